@@ -87,42 +87,47 @@ struct attr_spec {
 	unsigned	 flags;
 	void		*dest;
 	int64_t		 min;		/* I64 and INT only */
-	uint64_t	 max;		/* U64: max; I64/INT: (uint64_t)max */
+	uint64_t	 max;		/* I64/INT: (uint64_t)max */
 	bool		 is_int;	/* I64 wire type, int destination */
 };
 
 #define ATTR_SPEC_(n, t, f, d, lo, hi, i) \
 	{ (n), (t), (f), (d), (lo), (uint64_t)(hi), (i) }
+#define ATTR_REQ_	ATTR_F_REQUIRED
 
 /* Required fields. */
-#define ATTR_STR(n, d)	ATTR_SPEC_(n, ATTR_T_STR, ATTR_F_REQUIRED, d, 0, 0, 0)
+#define ATTR_STR(n, d)	ATTR_SPEC_(n, ATTR_T_STR, ATTR_REQ_, d, 0, 0, 0)
 #define ATTR_U64(n, d)	\
-	ATTR_SPEC_(n, ATTR_T_U64, ATTR_F_REQUIRED, d, 0, UINT64_MAX, 0)
+	ATTR_SPEC_(n, ATTR_T_U64, ATTR_REQ_, d, 0, UINT64_MAX, 0)
 #define ATTR_U64_MAX(n, d, hi)	\
-	ATTR_SPEC_(n, ATTR_T_U64, ATTR_F_REQUIRED, d, 0, hi, 0)
+	ATTR_SPEC_(n, ATTR_T_U64, ATTR_REQ_, d, 0, hi, 0)
 #define ATTR_I64(n, d)	\
-	ATTR_SPEC_(n, ATTR_T_I64, ATTR_F_REQUIRED, d, INT64_MIN, INT64_MAX, 0)
+	ATTR_SPEC_(n, ATTR_T_I64, ATTR_REQ_, d, INT64_MIN, INT64_MAX, 0)
 #define ATTR_INT(n, d)	\
-	ATTR_SPEC_(n, ATTR_T_I64, ATTR_F_REQUIRED, d, INT_MIN, INT_MAX, 1)
+	ATTR_SPEC_(n, ATTR_T_I64, ATTR_REQ_, d, INT_MIN, INT_MAX, 1)
 #define ATTR_INT_RANGE(n, d, lo, hi)	\
-	ATTR_SPEC_(n, ATTR_T_I64, ATTR_F_REQUIRED, d, lo, hi, 1)
-#define ATTR_BOOL(n, d)	ATTR_SPEC_(n, ATTR_T_BOOL, ATTR_F_REQUIRED, d, 0, 0, 0)
-#define ATTR_BLOB(n, d)	ATTR_SPEC_(n, ATTR_T_BLOB, ATTR_F_REQUIRED, d, 0, 0, 0)
-#define ATTR_STRV(n, d)	ATTR_SPEC_(n, ATTR_T_STRV, ATTR_F_REQUIRED, d, 0, 0, 0)
+	ATTR_SPEC_(n, ATTR_T_I64, ATTR_REQ_, d, lo, hi, 1)
+#define ATTR_BOOL(n, d)	ATTR_SPEC_(n, ATTR_T_BOOL, ATTR_REQ_, d, 0, 0, 0)
+#define ATTR_BLOB(n, d)	ATTR_SPEC_(n, ATTR_T_BLOB, ATTR_REQ_, d, 0, 0, 0)
+#define ATTR_STRV(n, d)	ATTR_SPEC_(n, ATTR_T_STRV, ATTR_REQ_, d, 0, 0, 0)
 /* Optional fields. */
 #define ATTR_STR_OPT(n, d)	ATTR_SPEC_(n, ATTR_T_STR, 0, d, 0, 0, 0)
-#define ATTR_U64_OPT(n, d)	ATTR_SPEC_(n, ATTR_T_U64, 0, d, 0, UINT64_MAX, 0)
+#define ATTR_U64_OPT(n, d)	\
+	ATTR_SPEC_(n, ATTR_T_U64, 0, d, 0, UINT64_MAX, 0)
 #define ATTR_I64_OPT(n, d)	\
 	ATTR_SPEC_(n, ATTR_T_I64, 0, d, INT64_MIN, INT64_MAX, 0)
-#define ATTR_INT_OPT(n, d)	ATTR_SPEC_(n, ATTR_T_I64, 0, d, INT_MIN, INT_MAX, 1)
+#define ATTR_INT_OPT(n, d)	\
+	ATTR_SPEC_(n, ATTR_T_I64, 0, d, INT_MIN, INT_MAX, 1)
 #define ATTR_BOOL_OPT(n, d)	ATTR_SPEC_(n, ATTR_T_BOOL, 0, d, 0, 0, 0)
 #define ATTR_BLOB_OPT(n, d)	ATTR_SPEC_(n, ATTR_T_BLOB, 0, d, 0, 0, 0)
 #define ATTR_STRV_OPT(n, d)	ATTR_SPEC_(n, ATTR_T_STRV, 0, d, 0, 0, 0)
 #define ATTR_END	{ NULL, 0, 0, NULL, 0, 0, 0 }
 
 /* Flags for attr_parse. */
-#define ATTR_PARSE_STRICT	0x00u	/* unknown field names are errors */
-#define ATTR_PARSE_IGNORE_UNKNOWN 0x01u	/* skip (but still validate) them */
+/* Unknown field names are errors. */
+#define ATTR_PARSE_STRICT		0x00u
+/* Unknown fields are skipped, but still validated. */
+#define ATTR_PARSE_IGNORE_UNKNOWN	0x01u
 
 /*
  * Error messages handed out through err_r are static or live in a
@@ -173,7 +178,7 @@ int attr_parse(const void *body, size_t len, const struct attr_spec *spec,
 struct attr_reader {
 	struct buf	in;
 	size_t		max;		/* maximum body length */
-	size_t		cur;		/* length of the current frame, or 0 */
+	size_t		cur;		/* frame length, or 0 */
 };
 
 /* max == 0 selects ATTR_FRAME_MAX; larger values are clamped to it. */
