@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The main.cf parameter table and the host-dependent defaults; see
+ * mail_params.h.  Keep the table sorted by name; each entry carries a
+ * one-line description used by documentation and ternconf.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "param.h"
+#include "str.h"
+#include "xalloc.h"
+
+#include "mail_params.h"
+
+#ifndef DEF_DAEMON_DIR
+#define DEF_DAEMON_DIR	"/usr/libexec/tern"
+#endif
+#ifndef DEF_COMMAND_DIR
+#define DEF_COMMAND_DIR	"/usr/sbin"
+#endif
+#ifndef DEF_CONFIG_DIR
+#define DEF_CONFIG_DIR	"/etc/tern"
+#endif
+
+#define LOOPBACK_NETS	"127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128"
+
+char *
+mail_params_hostname(void)
+{
+	char name[256];
+	struct addrinfo hints, *res = NULL;
+	char *out = NULL;
+
+	if (gethostname(name, sizeof(name)) == -1 || name[0] == '\0')
+		str_copy(name, "localhost", sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	if (strchr(name, '.') != NULL)
+		return xstrdup(name);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_CANONNAME;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(name, NULL, &hints, &res) == 0 && res != NULL &&
+	    res->ai_canonname != NULL && strchr(res->ai_canonname, '.') != NULL)
+		out = xstrdup(res->ai_canonname);
+	if (res != NULL)
+		freeaddrinfo(res);
+	return out != NULL ? out : xasprintf("%s.localdomain", name);
+}
+
+char *
+mail_params_domain_of(const char *hostname)
+{
+	const char *dot = strchr(hostname, '.');
+
+	if (dot == NULL || dot[1] == '\0')
+		return xstrdup("localdomain");
+	return xstrdup(dot + 1);
+}
+
+/* Applies a prefix mask to len bytes of an address. */
+static void
+mask_addr(unsigned char *a, size_t len, unsigned prefix)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned bits = prefix >= 8 * (i + 1) ? 8 :
+		    prefix <= 8 * i ? 0 : prefix - 8 * (unsigned)i;
+
+		a[i] &= (unsigned char)(0xff00u >> bits);
+	}
+}
+
+static unsigned
+prefix_len(const unsigned char *m, size_t len)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += (unsigned)__builtin_popcount(m[i]);
+	return n;
+}
+
+char *
+mail_params_mynetworks(const char *style)
+{
+	struct ifaddrs *ifs = NULL;
+	struct strv nets;
+	char *out;
+
+	strv_init(&nets);
+	strv_split(&nets, LOOPBACK_NETS, " ");
+	if (getifaddrs(&ifs) == 0) {
+		for (struct ifaddrs *i = ifs; i != NULL; i = i->ifa_next) {
+			unsigned char a[16], m[16];
+			char text[INET6_ADDRSTRLEN], *net;
+			size_t len;
+			int af;
+			unsigned pl;
+
+			if (i->ifa_addr == NULL || i->ifa_netmask == NULL)
+				continue;
+			af = i->ifa_addr->sa_family;
+			if (af == AF_INET) {
+				len = 4;
+				memcpy(a, &((struct sockaddr_in *)(void *)
+				    i->ifa_addr)->sin_addr, len);
+				memcpy(m, &((struct sockaddr_in *)(void *)
+				    i->ifa_netmask)->sin_addr, len);
+				if (a[0] == 127)
+					continue;
+			} else if (af == AF_INET6) {
+				len = 16;
+				memcpy(a, &((struct sockaddr_in6 *)(void *)
+				    i->ifa_addr)->sin6_addr, len);
+				memcpy(m, &((struct sockaddr_in6 *)(void *)
+				    i->ifa_netmask)->sin6_addr, len);
+				/* Loopback and link-local are not networks. */
+				if (IN6_IS_ADDR_LOOPBACK((struct in6_addr *)
+				    (void *)a) || IN6_IS_ADDR_LINKLOCAL(
+				    (struct in6_addr *)(void *)a))
+					continue;
+			} else {
+				continue;
+			}
+			pl = 8 * (unsigned)len;
+			if (!str_eq(style, "host")) {
+				pl = prefix_len(m, len);
+				/* XXX: "class" uses the class-A/B/C mask. */
+				if (str_eq(style, "class") && af == AF_INET)
+					pl = a[0] < 128 ? 8 : a[0] < 192 ?
+					    16 : 24;
+				mask_addr(a, len, pl);
+			}
+			if (inet_ntop(af, a, text, sizeof(text)) == NULL)
+				continue;
+			net = af == AF_INET ? xasprintf("%s/%u", text, pl) :
+			    xasprintf("[%s]/%u", text, pl);
+			if (strv_find(&nets, net) < 0)
+				strv_push_owned(&nets, net);
+			else
+				free(net);
+		}
+		freeifaddrs(ifs);
+	}
+	out = strv_join(&nets, " ");
+	strv_deinit(&nets);
+	return out;
+}
+
+static char *
+def_myhostname(struct param_set *ps)
+{
+	(void)ps;
+	return mail_params_hostname();
+}
+
+static char *
+def_mydomain(struct param_set *ps)
+{
+	return mail_params_domain_of(param_str(ps, "myhostname"));
+}
+
+static char *
+def_mynetworks(struct param_set *ps)
+{
+	return mail_params_mynetworks(param_str(ps, "mynetworks_style"));
+}
+
+#define NOLIMIT	0, 0
+
+const struct param_def mail_params[] = {
+	{ "alias_database", PARAM_MAP, "hash:/etc/aliases", NULL, NOLIMIT,
+	  0, 0, "alias databases that newaliases (ternalias) rebuilds" },
+	{ "alias_maps", PARAM_MAP, "hash:/etc/aliases", NULL, NOLIMIT, 0, 0,
+	  "alias lookup tables used by local delivery" },
+	{ "command_directory", PARAM_STR, DEF_COMMAND_DIR, NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "directory of the administrative commands" },
+	{ "config_directory", PARAM_STR, DEF_CONFIG_DIR, NULL, NOLIMIT, 0,
+	  PARAM_F_READONLY, "directory of main.cf and master.cf (read-only)" },
+	{ "daemon_directory", PARAM_STR, DEF_DAEMON_DIR, NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "directory of the daemon programs" },
+	{ "data_directory", PARAM_STR, "/var/lib/tern", NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "directory of writable data (maps, caches)" },
+	{ "default_process_limit", PARAM_INT, "100", NULL, 1, 100000, 0, 0,
+	  "default maxproc of a master.cf service" },
+	{ "inet_interfaces", PARAM_LIST, "all", NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "network interface addresses to receive mail on" },
+	{ "inet_protocols", PARAM_LIST, "all", NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "internet protocols to use: ipv4, ipv6 or all" },
+	{ "mail_owner", PARAM_STR, "tern", NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "user that owns the queue and runs the daemons" },
+	{ "maillog_file", PARAM_STR, "", NULL, NOLIMIT, 0, 0,
+	  "file to log to instead of syslog (empty: syslog)" },
+	{ "message_size_limit", PARAM_SIZE, "10240000", NULL, 0, LLONG_MAX,
+	  0, 0, "largest message accepted, in bytes (0: no limit)" },
+	{ "mydestination", PARAM_LIST,
+	  "$myhostname, localhost.$mydomain, localhost", NULL, NOLIMIT, 0, 0,
+	  "domains delivered locally" },
+	{ "mydomain", PARAM_STR, NULL, def_mydomain, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "internet domain of this host" },
+	{ "myhostname", PARAM_STR, NULL, def_myhostname, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "fully qualified internet host name of this host" },
+	{ "mynetworks", PARAM_LIST, NULL, def_mynetworks, NOLIMIT, 0, 0,
+	  "trusted client networks, allowed to relay" },
+	{ "mynetworks_style", PARAM_STR, "host", NULL, NOLIMIT, 0, 0,
+	  "how mynetworks is computed by default: host, subnet or class" },
+	{ "myorigin", PARAM_STR, "$myhostname", NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "domain appended to locally posted addresses" },
+	{ "queue_directory", PARAM_STR, "/var/spool/tern", NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "directory of the mail queue" },
+	{ "recipient_delimiter", PARAM_STR, "", NULL, NOLIMIT, 0, 0,
+	  "characters that separate a user name from an address extension" },
+	{ "relayhost", PARAM_STR, "", NULL, NOLIMIT, 0, 0,
+	  "next-hop destination for non-local mail (empty: direct)" },
+	{ "setgid_group", PARAM_STR, "terndrop", NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "group of the setgid mail posting program" },
+	{ "syslog_facility", PARAM_STR, "mail", NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "syslog facility of tern's logging" },
+	{ "syslog_name", PARAM_STR, "tern", NULL, NOLIMIT, 0,
+	  PARAM_F_NONEMPTY, "prefix of the syslog identity of every program" },
+	{ "transport_maps", PARAM_MAP, "", NULL, NOLIMIT, 0, 0,
+	  "lookup tables mapping recipients to transports" },
+	{ NULL, PARAM_STR, NULL, NULL, NOLIMIT, 0, 0, NULL },
+};
