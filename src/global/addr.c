@@ -135,7 +135,8 @@ quoted_len(const char *local, unsigned flags, const char **err_r)
 		unsigned char c = (unsigned char)local[i];
 
 		if (c >= 0x80) {
-			if ((k = utf8_step(local + i, n - i, flags, err_r)) == 0)
+			k = utf8_step(local + i, n - i, flags, err_r);
+			if (k == 0)
 				return 0;
 			i += k;
 			continue;
@@ -543,6 +544,7 @@ addr_valid_hostname(const char *name, const char **err_r)
 	/* Exactly the ASCII LDH subset of addr_valid_domain. */
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)name[i] >= 0x80)
-			return addr_fail(err_r, "invalid character in host name");
+			return addr_fail(err_r,
+			    "invalid character in host name");
 	return addr_valid_domain(name, n, 0, err_r);
 }

@@ -69,7 +69,10 @@ void addr_path_deinit(struct addr_path *path);
  * comments (nesting bounded by ADDR_COMMENT_DEPTH_MAX), quoted strings,
  * routes in angle-addr, folding white space.  Appends each address in
  * internal form ("local@domain", or "local" alone with ADDR_BARE_LOCAL_OK)
- * to list_r.  Every address must also be a valid RFC 5321 mailbox.  On
+ * to list_r.  Every address must also be a valid RFC 5321 mailbox.  8-bit
+ * text anywhere, display names and comments included, needs ADDR_SMTPUTF8
+ * (RFC 6532) and must be well-formed UTF-8; control characters other than
+ * folding white space are refused.  Routes in angle-addr are dropped.  On
  * failure returns -1 with err_r set; list_r then holds what it held before.
  */
 int addr_parse_header_list(const char *s, size_t len, unsigned flags,

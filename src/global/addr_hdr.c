@@ -462,7 +462,8 @@ parse_list(struct lex *lx, struct strv *list, size_t first)
 		if (lex_peek(lx, &t) == -1)
 			return -1;
 		if (t.type == TOK_END)
-			return in_group ? lex_fail(lx, "unterminated group") : 0;
+			return in_group ?
+			    lex_fail(lx, "unterminated group") : 0;
 		if (is_special(&t, ',')) {	/* obs-addr-list: empty */
 			(void)lex_next(lx, &t);
 			continue;
