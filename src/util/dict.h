@@ -38,6 +38,8 @@
 #define DICT_FLAG_NO_NUL	0x10
 /* dict_build: add to an existing table instead of replacing it. */
 #define DICT_FLAG_INCREMENTAL	0x20
+/* dict_build and texthash: do not warn about duplicates (postmap -w). */
+#define DICT_FLAG_DUP_QUIET	0x40
 
 /* Hard limits on source text (longer logical lines are rejected). */
 #define DICT_LINE_MAX		(64 * 1024)

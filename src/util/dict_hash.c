@@ -259,7 +259,7 @@ build_add(void *ctx, const char *key, const char *value, long line)
 	struct build_ctx *b = ctx;
 	int rc = dict_update(b->d, key, value, &b->err);
 
-	if (rc == 0) {
+	if (rc == 0 && (b->d->flags & DICT_FLAG_DUP_QUIET) == 0) {
 		char *e = log_escape_str(key);
 
 		log_warn("%s, line %ld: duplicate entry: \"%s\"", b->source,

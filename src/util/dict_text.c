@@ -275,7 +275,7 @@ texthash_add(void *ctx, const char *key, const char *value, long line)
 	struct texthash_ctx *t = ctx;
 	int rc = dict_update(t->d, key, value, &t->err);
 
-	if (rc == 0) {
+	if (rc == 0 && (t->d->flags & DICT_FLAG_DUP_QUIET) == 0) {
 		char *e = log_escape_str(key);
 
 		log_warn("%s, line %ld: duplicate entry: \"%s\"", t->path,

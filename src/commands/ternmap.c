@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ternmap: build, query, edit and dump lookup tables, as postmap(1) does.
+ * The configuration is read only when -c names a directory (postmap needs
+ * no main.cf to build or query a table); everything else is in
+ * dict_tool.c, which ternalias shares.
+ */
+#include "config.h"
+
+#include "dict_tool.h"
+#include "mail_conf.h"
+
+static void
+ternmap_load_config(const char *config_dir)
+{
+	mail_conf_load(config_dir, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct dict_tool_spec spec = {
+		.name = "ternmap",
+		.load_config = ternmap_load_config,
+	};
+
+	return dict_tool_main(&spec, argc, argv);
+}
