@@ -9,7 +9,9 @@
  *	showq_client_list(const struct ipc_client *c, const char *queue,
  *	    struct strv *ids_r, const char **err_r)
  *	{
- *		struct attr_spec spec[] = { ATTR_STRV("ids", ids_r), ATTR_END };
+ *		struct attr_spec spec[] = {
+ *			ATTR_STRV("ids", ids_r), ATTR_END
+ *		};
  *		struct attr_writer w;
  *		struct buf req, reply;
  *		int rc = -1;
@@ -45,7 +47,7 @@
 struct ipc_client {
 	const char	*path;		/* UNIX socket path, or NULL: */
 	int		 fd;		/* use this connected socket */
-	int		 timeout_ms;	/* for connect, and for the call */
+	int		 timeout_ms;	/* connect, then the call */
 	size_t		 max_reply;	/* 0: ATTR_FRAME_MAX */
 };
 
