@@ -13,6 +13,7 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "mastercf.h"
 #include "param.h"
 #include "str.h"
 #include "xalloc.h"
@@ -197,4 +198,17 @@ const struct strv *
 mail_conf_list(const char *name)
 {
 	return param_list(mail_conf_params(), name);
+}
+
+struct mastercf *
+mail_conf_master(const char **err_r)
+{
+	struct mastercf *mc;
+	char *path = xasprintf("%s/master.cf", mail_conf_dir());
+	int rc;
+
+	rc = mastercf_parse_file(path,
+	    (unsigned)mail_conf_int("default_process_limit"), &mc, err_r);
+	free(path);
+	return rc == 0 ? mc : NULL;
 }
