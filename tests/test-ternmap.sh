@@ -120,6 +120,14 @@ expect_eq "alias list" "$("$TERNALIAS" -q LIST "$S/aliases")" "a, b, c, d"
 expect_eq "alias include" "$("$TERNALIAS" -q inc "$S/aliases")" \
     ":include:/etc/tern/list.inc"
 "$TERNMAP" "$S/access"
+# newaliases: no table named, alias_database from main.cf in -c DIR.
+mkdir -p "$T/etc"
+cp "$S/aliases" "$T/etc/aliases"
+printf 'alias_database = hash:%s/etc/aliases\n' "$T" > "$T/etc/main.cf"
+"$TERNALIAS" -c "$T/etc" 2> "$T/na.err"
+expect_eq "newaliases exit" "$?" 0
+expect_eq "newaliases built alias_database" \
+    "$("$TERNALIAS" -q postmaster "$T/etc/aliases")" root
 
 # --- comparison with Postfix --------------------------------------------
 
