@@ -102,7 +102,8 @@ expect_eq "regexp if/endif" \
 expect_eq "inline" "$("$TERNMAP" -q B 'inline:{a=1, { b = two words }}')" \
     "two words"
 expect_eq "static" "$("$TERNMAP" -q anything 'static:{ a b }')" "a b"
-expect_match "unix" "$("$TERNMAP" -q root unix:passwd.byname)" "^root:[^:]*:0:0:"
+expect_match "unix" "$("$TERNMAP" -q root unix:passwd.byname)" \
+    "^root:[^:]*:0:0:"
 "$TERNMAP" -d dup "$S/access"
 expect_eq "delete exit" "$?" 0
 "$TERNMAP" -d dup "$S/access"

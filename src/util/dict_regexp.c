@@ -177,9 +177,9 @@ walk_result(struct regexp *r, long line, const char *s, size_t nsub,
 			if (idx < 1 || idx > nsub) {
 				char *e = xstrndup(name, end - name);
 
-				log_warn("regexp map %s, line %ld: out of range "
-				    "replacement index \"%s\": skipping this "
-				    "rule", r->path, line, e);
+				log_warn("regexp map %s, line %ld: out of "
+				    "range replacement index \"%s\": "
+				    "skipping this rule", r->path, line, e);
 				free(e);
 				return -1;
 			}
