@@ -75,15 +75,17 @@ show_params(const struct opts *o, int argc, char **argv)
 {
 	struct param_set *ps = mail_conf_params();
 	const struct cfg *c = param_set_cfg(ps);
-	struct strv names;
+	struct strv names, refs, all;
 	int rc = 0;
 
 	strv_init(&names);
+	strv_init(&all);
 	if (argc > 0) {
 		for (int i = 0; i < argc; i++) {
 			if (param_find(ps, argv[i]) == NULL &&
 			    (o->defaults || cfg_find(c, argv[i]) == NULL)) {
 				log_warn("%s: unknown parameter", argv[i]);
+				rc = -1;
 				continue;
 			}
 			if (show(ps, o, argv[i]) == -1)
@@ -93,12 +95,24 @@ show_params(const struct opts *o, int argc, char **argv)
 	}
 	if (!o->nondefault)
 		param_names(ps, &names);
-	for (size_t i = 0; !o->defaults && i < c->n; i++)
-		if ((o->nondefault ? c->e[i].file != NULL :
-		    param_find(ps, c->e[i].name) == NULL) &&
-		    !(o->nondefault && param_find(ps, c->e[i].name) != NULL &&
-		    (param_find(ps, c->e[i].name)->flags & PARAM_F_READONLY)))
+	/* Unknown names are shown only when some value refers to them. */
+	strv_init(&refs);
+	param_names(ps, &all);
+	for (size_t i = 0; i < c->n; i++)
+		cfg_refs(c->e[i].value, &refs);
+	for (size_t i = 0; i < all.n; i++)
+		cfg_refs(param_default(ps, all.v[i]), &refs);
+	for (size_t i = 0; !o->defaults && i < c->n; i++) {
+		const struct param_def *d = param_find(ps, c->e[i].name);
+
+		if (d == NULL ? strv_find(&refs, c->e[i].name) >= 0 &&
+		    strv_find(&names, c->e[i].name) < 0 :
+		    o->nondefault && c->e[i].file != NULL &&
+		    (d->flags & PARAM_F_READONLY) == 0)
 			strv_push(&names, c->e[i].name);
+	}
+	strv_deinit(&refs);
+	strv_deinit(&all);
 	if (names.n > 0)
 		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	for (size_t i = 0; i < names.n; i++)

@@ -337,7 +337,8 @@ mastercf_parse_text(const char *file, const char *text, size_t len,
 		if (e > p && e[-1] == '\r')
 			e--;
 		for (const char *c = p; c < e && rc == 0; c++)
-			if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+			if (((unsigned char)*c < 0x20 && *c != '\t') ||
+			    *c == 0x7f)
 				rc = mcf_fail(err_r, "%s, line %u: %s", file,
 				    lineno, *c == '\0' ? "NUL byte in line" :
 				    *c == '\r' ? "stray carriage return in line"
