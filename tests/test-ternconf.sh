@@ -127,6 +127,7 @@ printf 'a = $b\nb = ${a}\nmyorigin = $a\n' >> "$C/main.cf"
 err=$("$BIN/ternconf" -c "$C" -x myorigin 2>&1 >/dev/null)
 expect_eq "recursion exit" "$?" 1
 expect_match "recursion message" "$err" "recurs"
+cp "$T/main.cf.orig" "$C/main.cf"
 err=$("$BIN/ternconf" -c "$T/nonexistent" -n 2>&1)
 expect_eq "missing dir exit" "$?" 1
 expect_match "missing dir message" "$err" "$T/nonexistent/main.cf"
