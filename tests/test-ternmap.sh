@@ -129,6 +129,14 @@ printf 'alias_database = hash:%s/etc/aliases\n' "$T" > "$T/etc/main.cf"
 expect_eq "newaliases exit" "$?" 0
 expect_eq "newaliases built alias_database" \
     "$("$TERNALIAS" -q postmaster "$T/etc/aliases")" root
+# MAIL_CONFIG selects the instance when -c is absent.
+rm -f "$T/etc/aliases.db"
+MAIL_CONFIG=$T/etc "$TERNALIAS" 2> "$T/na.err"
+expect_eq "newaliases via MAIL_CONFIG" \
+    "$("$TERNALIAS" -q postmaster "$T/etc/aliases")" root
+err=$(MAIL_CONFIG=$T/missing "$TERNMAP" -q x static:y 2>&1)
+expect_eq "ternmap reads MAIL_CONFIG" "$?" 1
+expect_match "ternmap names missing main.cf" "$err" "$T/missing/main.cf"
 
 # --- comparison with Postfix --------------------------------------------
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ternmap: build, query, edit and dump lookup tables, as postmap(1) does.
- * The configuration is read only when -c names a directory (postmap needs
- * no main.cf to build or query a table); everything else is in
+ * The configuration is read only when -c or MAIL_CONFIG names an instance
+ * (building or querying a table needs no main.cf); everything else is in
  * dict_tool.c, which ternalias shares.
  */
 #include "config.h"

@@ -274,7 +274,9 @@ dict_tool_main(const struct dict_tool_spec *spec, int argc, char **argv)
 	}
 	strv_init(&t.tables);
 	strv_init(&defaults);
+	/* An instance named by -c or MAIL_CONFIG is read, as postmap does. */
 	if (spec->load_config != NULL && (config_dir != NULL ||
+	    getenv("MAIL_CONFIG") != NULL ||
 	    (optind == argc && spec->default_tables != NULL)))
 		spec->load_config(config_dir);
 	if (optind == argc && spec->default_tables != NULL)
