@@ -96,7 +96,7 @@ check_special(struct param_set *ps, const char **err_r)
 
 int
 mail_conf_try_load(const char *config_dir, const struct strv *overrides,
-    bool missing_ok, const char **err_r)
+    bool defaults_only, const char **err_r)
 {
 	struct param_set *ps;
 	const char *dir = config_dir;
@@ -110,10 +110,13 @@ mail_conf_try_load(const char *config_dir, const struct strv *overrides,
 	ps = param_set_new();
 	param_set_add_table(ps, mail_params);
 	param_set_fixed(ps, "config_directory", dir);
-	path = xasprintf("%s/main.cf", dir);
-	rc = param_set_load_file(ps, path, missing_ok, err_r);
-	free(path);
-	for (size_t i = 0; rc == 0 && overrides != NULL &&
+	rc = 0;
+	if (!defaults_only) {
+		path = xasprintf("%s/main.cf", dir);
+		rc = param_set_load_file(ps, path, false, err_r);
+		free(path);
+	}
+	for (size_t i = 0; rc == 0 && !defaults_only && overrides != NULL &&
 	    i < overrides->n; i++)
 		rc = param_set_override(ps, overrides->v[i], err_r);
 	if (rc == 0)

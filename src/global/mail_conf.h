@@ -28,11 +28,12 @@ void mail_conf_load(const char *config_dir, const struct strv *overrides);
 
 /*
  * As mail_conf_load, but returns -1 with err_r ("FILE, line N: ...") instead
- * of exiting; with missing_ok, a missing main.cf is an empty one.  The
+ * of exiting; with defaults_only, neither main.cf nor the overrides are
+ * read, so every parameter has its default (as postconf -d shows).  The
  * returned error string is valid until the next call.
  */
 int mail_conf_try_load(const char *config_dir, const struct strv *overrides,
-    bool missing_ok, const char **err_r) __attribute__((warn_unused_result));
+    bool defaults_only, const char **err_r) __attribute__((warn_unused_result));
 
 /*
  * Effective $-expanded value of a parameter of the table; panics on a name

@@ -191,6 +191,25 @@ START_TEST(test_missing)
 }
 END_TEST
 
+START_TEST(test_defaults_only)
+{
+	const char *err;
+	struct strv ov;
+
+	/* As postconf -d: the file and the overrides are not consulted. */
+	write_main_cf("myhostname = file.example.com\nrelayhost = [h]:587\n"
+	    "message_size_limit = broken\n");
+	strv_init(&ov);
+	strv_push(&ov, "relayhost=[o]:25");
+	ck_assert_int_eq(mail_conf_try_load(dir, &ov, true, &err), 0);
+	ck_assert_str_eq(mail_conf_get("relayhost"), "");
+	ck_assert_str_ne(mail_conf_get("myhostname"), "file.example.com");
+	ck_assert_int_eq(mail_conf_size("message_size_limit"), 10240000);
+	ck_assert_int_eq(mail_conf_try_load(dir, &ov, false, &err), -1);
+	strv_deinit(&ov);
+}
+END_TEST
+
 START_TEST(test_missing_fatal)
 {
 	mail_conf_load(dir, NULL);
@@ -224,6 +243,7 @@ suite(void)
 	tcase_add_test(tc, test_env);
 	tcase_add_loop_test(tc, test_errors, 0, ARRAY_LEN(err_cases));
 	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_defaults_only);
 	tcase_add_exit_test(tc, test_missing_fatal, 1);
 	tcase_add_test_raise_signal(tc, test_unknown_panics, SIGABRT);
 	tcase_add_test_raise_signal(tc, test_unloaded_panics, SIGABRT);
