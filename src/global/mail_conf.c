@@ -143,6 +143,17 @@ mail_conf_load(const char *config_dir, const struct strv *overrides)
 		fatal("%s", err);
 }
 
+int
+mail_conf_open_log(const char **err_r)
+{
+	const char *name = mail_conf_get("syslog_name");
+	const char *file = mail_conf_get("maillog_file");
+
+	if (file[0] != '\0')
+		return log_open_file(name, file, err_r);
+	return log_open_syslog(name, mail_conf_get("syslog_facility"), err_r);
+}
+
 void
 mail_conf_unload(void)
 {

@@ -62,6 +62,15 @@ struct param_set *mail_conf_params(void);
  */
 struct mastercf *mail_conf_master(const char **err_r);
 
+/*
+ * Sends this program's log lines where the loaded configuration says: to
+ * maillog_file when it is set, otherwise to syslog with facility
+ * syslog_facility and ident "syslog_name/service" (log_init names the
+ * service).  Returns -1 with err_r set when that cannot be done.
+ */
+int mail_conf_open_log(const char **err_r)
+    __attribute__((warn_unused_result));
+
 /* Frees everything loaded (for tests and leak checkers). */
 void mail_conf_unload(void);
 

@@ -123,6 +123,46 @@ START_TEST(test_env)
 }
 END_TEST
 
+START_TEST(test_open_log)
+{
+	const char *err;
+	char *text, *path = xasprintf("%s/maillog", dir);
+	size_t len;
+	FILE *fp;
+
+	/* maillog_file wins over syslog, and lines carry syslog_name. */
+	text = xasprintf("syslog_name = tern/submission\nmaillog_file = %s\n",
+	    path);
+	write_main_cf(text);
+	free(text);
+	ck_assert_int_eq(mail_conf_try_load(dir, NULL, false, &err), 0);
+	log_init("smtpd");
+	ck_assert_int_eq(mail_conf_open_log(&err), 0);
+	log_info("connect from %s", "localhost[127.0.0.1]");
+	log_use_stderr();
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	text = NULL;
+	len = 0;
+	ck_assert_int_gt(getline(&text, &len, fp), 0);
+	ck_assert_ptr_nonnull(strstr(text,
+	    " tern/submission/smtpd["));
+	ck_assert_ptr_nonnull(strstr(text,
+	    "]: connect from localhost[127.0.0.1]\n"));
+	fclose(fp);
+	free(text);
+	free(path);
+
+	write_main_cf("maillog_file = /nonexistent/dir/maillog\n");
+	ck_assert_int_eq(mail_conf_try_load(dir, NULL, false, &err), 0);
+	ck_assert_int_eq(mail_conf_open_log(&err), -1);
+	write_main_cf("syslog_facility = local5\n");
+	ck_assert_int_eq(mail_conf_try_load(dir, NULL, false, &err), 0);
+	ck_assert_int_eq(mail_conf_open_log(&err), 0);
+	log_use_stderr();
+}
+END_TEST
+
 static const struct {
 	const char *text;
 	const char *override;
@@ -241,6 +281,7 @@ suite(void)
 	tcase_add_test(tc, test_hostname_and_networks);
 	tcase_add_test(tc, test_load);
 	tcase_add_test(tc, test_env);
+	tcase_add_test(tc, test_open_log);
 	tcase_add_loop_test(tc, test_errors, 0, ARRAY_LEN(err_cases));
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_defaults_only);

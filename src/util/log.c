@@ -92,6 +92,13 @@ log_facility_valid(const char *name)
 	return facility_value(name) != -1;
 }
 
+static void
+set_ident(const char *syslog_name)
+{
+	snprintf(log_ident, sizeof(log_ident), "%s/%s", syslog_name,
+	    log_service);
+}
+
 int
 log_open_syslog(const char *syslog_name, const char *facility,
     const char **err_r)
@@ -103,15 +110,14 @@ log_open_syslog(const char *syslog_name, const char *facility,
 		return -1;
 	}
 	close_sink();
-	snprintf(log_ident, sizeof(log_ident), "%s/%s", syslog_name,
-	    log_service);
+	set_ident(syslog_name);
 	openlog(log_ident, LOG_PID | LOG_NDELAY, fac);
 	log_sink = SINK_SYSLOG;
 	return 0;
 }
 
 int
-log_open_file(const char *path, const char **err_r)
+log_open_file(const char *syslog_name, const char *path, const char **err_r)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOCTTY, 0640);
@@ -121,6 +127,7 @@ log_open_file(const char *path, const char **err_r)
 		return -1;
 	}
 	close_sink();
+	set_ident(syslog_name);
 	log_fd = fd;
 	log_sink = SINK_FILE;
 	return 0;

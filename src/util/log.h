@@ -36,8 +36,12 @@ void log_init(const char *service);
 /* Sends lines to syslog as "syslog_name/service"; -1 on unknown facility. */
 int log_open_syslog(const char *syslog_name, const char *facility,
     const char **err_r) __attribute__((warn_unused_result));
-/* Appends lines to a file (Postfix's maillog_file); -1 with err_r set. */
-int log_open_file(const char *path, const char **err_r)
+/*
+ * Appends lines to a file (Postfix's maillog_file) as
+ * "syslog_name/service[pid]"; -1 with err_r set.
+ */
+int log_open_file(const char *syslog_name, const char *path,
+    const char **err_r)
     __attribute__((warn_unused_result));
 /* Back to stderr (closes syslog/file). */
 void log_use_stderr(void);

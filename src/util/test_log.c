@@ -79,17 +79,17 @@ START_TEST(test_file_sink)
 
 	ck_assert_int_ne(fd, -1);
 	log_init("smtpd");
-	ck_assert_int_eq(log_open_file(path, &err), 0);
+	ck_assert_int_eq(log_open_file("tern", path, &err), 0);
 	log_info("hello %d", 7);
 	log_use_stderr();
 	n = read(fd, text, sizeof(text) - 1);
 	ck_assert_int_gt(n, 0);
 	text[n] = '\0';
-	ck_assert_ptr_nonnull(strstr(text, "smtpd["));
+	ck_assert_ptr_nonnull(strstr(text, " tern/smtpd["));
 	ck_assert_ptr_nonnull(strstr(text, "]: hello 7\n"));
 	close(fd);
 	unlink(path);
-	ck_assert_int_eq(log_open_file("/nonexistent/dir/log", &err), -1);
+	ck_assert_int_eq(log_open_file("tern", "/nonexistent/dir/log", &err), -1);
 }
 END_TEST
 
