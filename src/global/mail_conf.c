@@ -29,21 +29,7 @@ static struct param_set *conf_ps;
 static char *conf_dir;
 static char conf_err[1024];
 
-static const char *
-conf_fail(const char *fmt, ...) LOG_PRINTF(1, 2);
-
-static const char *
-conf_fail(const char *fmt, ...)
-{
-	char tmp[sizeof(conf_err)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	memcpy(conf_err, tmp, sizeof(conf_err));
-	return conf_err;
-}
+#define conf_fail(...)	str_fmt_buf(conf_err, sizeof(conf_err), __VA_ARGS__)
 
 static const char *
 origin(struct param_set *ps, const char *name)

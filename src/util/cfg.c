@@ -26,22 +26,7 @@
 
 static char cfg_errbuf[1024];
 
-static const char *
-cfg_fail(const char *fmt, ...) LOG_PRINTF(1, 2);
-
-static const char *
-cfg_fail(const char *fmt, ...)
-{
-	char tmp[sizeof(cfg_errbuf)];
-	va_list ap;
-
-	/* Format via a copy: an argument may point into cfg_errbuf. */
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	memcpy(cfg_errbuf, tmp, sizeof(cfg_errbuf));
-	return cfg_errbuf;
-}
+#define cfg_fail(...)	str_fmt_buf(cfg_errbuf, sizeof(cfg_errbuf), __VA_ARGS__)
 
 static inline bool
 is_blank(char c)

@@ -44,22 +44,10 @@ struct param_set {
 
 static char param_errbuf[1024];
 
-static const char *
-param_fail(const char *fmt, ...) LOG_PRINTF(1, 2);
+#define param_fail(...) \
+	str_fmt_buf(param_errbuf, sizeof(param_errbuf), __VA_ARGS__)
+
 static const char *origin_of(struct param_set *ps, const char *name);
-
-static const char *
-param_fail(const char *fmt, ...)
-{
-	char tmp[sizeof(param_errbuf)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	memcpy(param_errbuf, tmp, sizeof(param_errbuf));
-	return param_errbuf;
-}
 
 /* Fails with "expected WHAT, got "VALUE"" (value escaped, shortened). */
 static int

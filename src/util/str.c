@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,20 @@ str_to_ll(const char *s, long long min, long long max, long long *val_r,
 	}
 	*val_r = v;
 	return 0;
+}
+
+const char *
+str_fmt_buf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	str_copy(buf, s, size);
+	free(s);
+	return buf;
 }
 
 size_t

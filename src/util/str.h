@@ -30,6 +30,13 @@ size_t str_copy(char *dst, const char *src, size_t size);
  */
 int str_to_ll(const char *s, long long min, long long max, long long *val_r,
     const char **err_r) __attribute__((warn_unused_result));
+/*
+ * Formats into buf (cut to size) and returns buf.  The arguments may point
+ * into buf itself, so a module can keep one static buffer for its error
+ * messages and build a new message from the old one.
+ */
+const char *str_fmt_buf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), returns_nonnull));
 /* Levenshtein distance, with ASCII case ignored. */
 size_t str_distance(const char *a, const char *b);
 /* True when n bytes of s contain only printable ASCII. */

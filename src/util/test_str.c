@@ -78,6 +78,21 @@ START_TEST(test_copy)
 }
 END_TEST
 
+START_TEST(test_fmt_buf)
+{
+	char b[16];
+
+	ck_assert_ptr_eq(str_fmt_buf(b, sizeof(b), "%s=%d", "n", 7), b);
+	ck_assert_str_eq(b, "n=7");
+	/* The old message may be an argument of the new one. */
+	str_fmt_buf(b, sizeof(b), "line 2: %s", b);
+	ck_assert_str_eq(b, "line 2: n=7");
+	/* Cut to the buffer, always terminated. */
+	str_fmt_buf(b, sizeof(b), "%s", "0123456789abcdefghij");
+	ck_assert_str_eq(b, "0123456789abcde");
+}
+END_TEST
+
 START_TEST(test_distance)
 {
 	ck_assert_uint_eq(str_distance("myhostname", "myhostname"), 0);
@@ -136,6 +151,7 @@ suite(void)
 	tcase_add_loop_test(tc, test_to_ll, 0, ARRAY_LEN(ll_cases));
 	tcase_add_test(tc, test_case_and_trim);
 	tcase_add_test(tc, test_copy);
+	tcase_add_test(tc, test_fmt_buf);
 	tcase_add_test(tc, test_distance);
 	tcase_add_test(tc, test_split_join);
 	tcase_add_test(tc, test_printable);
