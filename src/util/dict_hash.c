@@ -203,6 +203,8 @@ static const struct dict_ops hash_ops_rw = {
 	.close = hash_close,
 };
 
+#define HASH_WRITE_CACHE	(16 * 1024 * 1024)
+
 /* Opens path as a hash database; NULL with err_r set. */
 static struct dict *
 hash_open_path(const char *name, const char *path, int flags, u_int32_t
@@ -215,6 +217,16 @@ hash_open_path(const char *name, const char *path, int flags, u_int32_t
 
 	if ((ret = db_create(&db, NULL, 0)) != 0) {
 		dict_open_err(err_r, "db_create: %s", hash_strerror(ret));
+		return NULL;
+	}
+	/*
+	 * A writer gets a cache large enough that building a big table does
+	 * not thrash the default 256 KiB one (Postfix's dict_db_cache_size).
+	 */
+	if ((flags & DICT_FLAG_WRITE) != 0 &&
+	    (ret = db->set_cachesize(db, 0, HASH_WRITE_CACHE, 0)) != 0) {
+		db->close(db, 0);
+		dict_open_err(err_r, "set_cachesize: %s", hash_strerror(ret));
 		return NULL;
 	}
 	ret = db->open(db, NULL, path, NULL, DB_HASH, db_flags, 0644);

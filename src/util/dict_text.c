@@ -27,20 +27,35 @@ is_ws(int c)
 	    c == '\f' || c == '\v';
 }
 
+/* Appends n bytes unless the line is already too long; marks it so. */
+static void
+phys_add(struct buf *b, const char *p, size_t n, bool *long_r)
+{
+	if (!*long_r && buf_append(b, p, n) < 0)
+		*long_r = true;
+}
+
 /* Reads one physical line; 1 line / 0 EOF. *long_r when it was cut. */
 static int
 read_phys(FILE *fp, struct buf *b, bool *long_r, bool *nul_r)
 {
+	char chunk[512];
+	size_t n = 0;
 	int c;
 
 	buf_reset(b);
 	*long_r = *nul_r = false;
-	while ((c = getc(fp)) != EOF && c != '\n') {
+	/* Bytes go through a small chunk: a call per byte is the hot path. */
+	while ((c = getc_unlocked(fp)) != EOF && c != '\n') {
 		if (c == '\0')
 			*nul_r = true;
-		if (!*long_r && buf_putc(b, (char)c) < 0)
-			*long_r = true;
+		chunk[n++] = (char)c;
+		if (n == sizeof(chunk)) {
+			phys_add(b, chunk, n, long_r);
+			n = 0;
+		}
 	}
+	phys_add(b, chunk, n, long_r);
 	return c == EOF && b->len == 0 && !*long_r ? 0 : 1;
 }
 
