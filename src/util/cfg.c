@@ -18,11 +18,11 @@
 #include "buf.h"
 #include "cfg.h"
 #include "log.h"
+#include "safefile.h"
 #include "str.h"
 #include "xalloc.h"
 
 /* Largest main.cf read at all. */
-#define CFG_FILE_MAX	((size_t)16 * 1024 * 1024)
 
 static char cfg_errbuf[1024];
 
@@ -240,8 +240,8 @@ cfg_logical(struct cfg *c, const char *file, unsigned line,
 }
 
 int
-cfg_parse_text(struct cfg *c, const char *file, const char *text,
-    size_t len, const char **err_r)
+cfg_logical_lines(const char *file, const char *text, size_t len,
+    cfg_line_fn *fn, void *ctx, const char **err_r)
 {
 	struct buf logical;
 	const char *p = text, *end = text + len;
@@ -279,8 +279,8 @@ cfg_parse_text(struct cfg *c, const char *file, const char *text,
 				log_warn("%s, line %u: logical line must not "
 				    "start with whitespace", file, lineno);
 			if (start != 0)
-				rc = cfg_logical(c, file, start,
-				    buf_cstr(&logical), err_r);
+				rc = fn(ctx, file, start, buf_cstr(&logical),
+				    err_r);
 			buf_reset(&logical);
 			start = lineno;
 			if (rc == 0 && buf_append(&logical, q,
@@ -294,19 +294,33 @@ cfg_parse_text(struct cfg *c, const char *file, const char *text,
 		p = nl == NULL ? end : nl + 1;
 	}
 	if (rc == 0 && start != 0)
-		rc = cfg_logical(c, file, start, buf_cstr(&logical), err_r);
+		rc = fn(ctx, file, start, buf_cstr(&logical), err_r);
 	buf_deinit(&logical);
 	return rc;
 }
 
-/* Reads a whole file of at most CFG_FILE_MAX bytes; 1 read, 0 missing. */
 static int
-read_file(const char *path, struct buf *b, const char **err_r)
+parse_line(void *ctx, const char *file, unsigned line, const char *text,
+    const char **err_r)
+{
+	return cfg_logical(ctx, file, line, text, err_r);
+}
+
+int
+cfg_parse_text(struct cfg *c, const char *file, const char *text,
+    size_t len, const char **err_r)
+{
+	return cfg_logical_lines(file, text, len, parse_line, c, err_r);
+}
+
+int
+cfg_read_file(const char *path, struct buf *b, const char **err_r)
 {
 	char chunk[8192];
 	int fd;
 	ssize_t n;
 
+	buf_init(b, CFG_FILE_MAX);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;
@@ -342,8 +356,7 @@ cfg_parse_file(struct cfg *c, const char *path, bool missing_ok,
 	struct buf b;
 	int rc;
 
-	buf_init(&b, CFG_FILE_MAX);
-	rc = read_file(path, &b, err_r);
+	rc = cfg_read_file(path, &b, err_r);
 	if (rc == 0 && !missing_ok) {
 		*err_r = cfg_fail("open %s: %s", path, strerror(ENOENT));
 		rc = -1;
@@ -749,60 +762,19 @@ cfg_edit_file(const char *path, const struct strv *set,
 {
 	struct buf in, out;
 	struct stat sb;
-	char *tmp = xasprintf("%s.tmp", path);
 	mode_t mode = 0644;
-	int fd = -1, rc = -1, r;
-	size_t off = 0;
+	int rc = -1, r;
 
-	buf_init(&in, CFG_FILE_MAX);
 	buf_init(&out, 0);
-	if ((r = read_file(path, &in, err_r)) == -1)
+	if ((r = cfg_read_file(path, &in, err_r)) == -1)
 		goto done;
 	if (r == 1 && stat(path, &sb) == 0)
 		mode = sb.st_mode & 07777;
-	if (cfg_edit_text(in.data == NULL ? "" : in.data, in.len, set,
-	    remove, &out, err_r) == -1)
+	if (cfg_edit_text(buf_cstr(&in), in.len, set, remove, &out,
+	    err_r) == -1)
 		goto done;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1) {
-		*err_r = cfg_fail("open %s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	while (off < out.len) {
-		ssize_t w = write(fd, out.data + off, out.len - off);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1) {
-			*err_r = cfg_fail("write %s: %s", tmp,
-			    strerror(errno));
-			goto done;
-		}
-		off += (size_t)w;
-	}
-	if (fchmod(fd, mode) == -1 || fsync(fd) == -1) {
-		*err_r = cfg_fail("%s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		*err_r = cfg_fail("close %s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		*err_r = cfg_fail("rename %s to %s: %s", tmp, path,
-		    strerror(errno));
-		goto done;
-	}
-	rc = 0;
+	rc = safefile_replace(path, out.data, out.len, mode, err_r);
 done:
-	if (fd != -1)
-		close(fd);
-	if (rc == -1)
-		(void)unlink(tmp);
-	free(tmp);
 	buf_deinit(&in);
 	buf_deinit(&out);
 	return rc;

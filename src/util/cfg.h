@@ -24,6 +24,8 @@
 #include "buf.h"
 #include "str.h"
 
+/* Largest main.cf or master.cf file read, in bytes. */
+#define CFG_FILE_MAX		((size_t)16 * 1024 * 1024)
 /* Longest logical line accepted, in bytes. */
 #define CFG_LINE_MAX		(256 * 1024)
 /* Longest result of one expansion, in bytes. */
@@ -58,6 +60,30 @@ void cfg_free(struct cfg **cp);
  */
 int cfg_parse_file(struct cfg *c, const char *path, bool missing_ok,
     const char **err_r) __attribute__((warn_unused_result));
+/*
+ * Handles one logical line: its first physical line number and its text,
+ * with continuation lines joined by one space.  0, or -1 with err_r.
+ */
+typedef int cfg_line_fn(void *ctx, const char *file, unsigned line,
+    const char *text, const char **err_r);
+/*
+ * Splits len bytes of text into logical lines the way main.cf and
+ * master.cf are read: a line that starts with white space continues the
+ * previous one, "#" lines and blank lines are skipped (and do not end a
+ * logical line), a trailing CR is dropped; NUL, stray CR and other control
+ * characters are errors "FILE, line N: ...".  Calls fn for each logical
+ * line and stops at the first -1.
+ */
+int cfg_logical_lines(const char *file, const char *text, size_t len,
+    cfg_line_fn *fn, void *ctx, const char **err_r)
+    __attribute__((warn_unused_result));
+/*
+ * Initialises b and reads a whole file of at most CFG_FILE_MAX bytes into
+ * it: 1 read, 0 the file does not exist, -1 with err_r on any other error.
+ * The caller buf_deinit()s b in every case.
+ */
+int cfg_read_file(const char *path, struct buf *b, const char **err_r)
+    __attribute__((warn_unused_result));
 /* As cfg_parse_file, for len bytes of text; file names it in messages. */
 int cfg_parse_text(struct cfg *c, const char *file, const char *text,
     size_t len, const char **err_r) __attribute__((warn_unused_result));

@@ -318,62 +318,32 @@ out:
 	return rc;
 }
 
+struct parse_ctx {
+	struct mastercf	*mc;
+	unsigned	 default_maxproc;
+};
+
+static int
+parse_line(void *ctx, const char *file, unsigned line, const char *text,
+    const char **err_r)
+{
+	struct parse_ctx *pc = ctx;
+
+	return parse_entry(pc->mc, file, line, text, pc->default_maxproc,
+	    err_r);
+}
+
 int
 mastercf_parse_text(const char *file, const char *text, size_t len,
     unsigned default_maxproc, struct mastercf **mc_r, const char **err_r)
 {
-	struct mastercf *mc = xcalloc(1, sizeof(*mc));
-	struct buf logical;
-	const char *p = text, *end = text + len;
-	unsigned lineno = 0, start = 0;
-	int rc = 0;
+	struct parse_ctx pc = { xcalloc(1, sizeof(*pc.mc)), default_maxproc };
 
-	buf_init(&logical, CFG_LINE_MAX);
-	while (p < end && rc == 0) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *e = nl == NULL ? end : nl, *q = p;
-
-		lineno++;
-		if (e > p && e[-1] == '\r')
-			e--;
-		for (const char *c = p; c < e && rc == 0; c++)
-			if (((unsigned char)*c < 0x20 && *c != '\t') ||
-			    *c == 0x7f)
-				rc = mcf_fail(err_r, "%s, line %u: %s", file,
-				    lineno, *c == '\0' ? "NUL byte in line" :
-				    *c == '\r' ? "stray carriage return in line"
-				    : "control character in line");
-		while (q < e && is_blank(*q))
-			q++;
-		if (rc == -1 || q == e || *q == '#') {
-			/* Comments and blank lines. */
-		} else if (q > p && start != 0) {
-			if (buf_putc(&logical, ' ') == -1 ||
-			    buf_append(&logical, q, (size_t)(e - q)) == -1)
-				rc = mcf_fail(err_r, "%s, line %u: logical "
-				    "line too long", file, start);
-		} else {
-			if (start != 0)
-				rc = parse_entry(mc, file, start,
-				    buf_cstr(&logical), default_maxproc, err_r);
-			buf_reset(&logical);
-			start = lineno;
-			if (rc == 0 && buf_append(&logical, q,
-			    (size_t)(e - q)) == -1)
-				rc = mcf_fail(err_r, "%s, line %u: logical "
-				    "line too long", file, start);
-		}
-		p = nl == NULL ? end : nl + 1;
-	}
-	if (rc == 0 && start != 0)
-		rc = parse_entry(mc, file, start, buf_cstr(&logical),
-		    default_maxproc, err_r);
-	buf_deinit(&logical);
-	if (rc == -1) {
-		mastercf_free(&mc);
+	if (cfg_logical_lines(file, text, len, parse_line, &pc, err_r) == -1) {
+		mastercf_free(&pc.mc);
 		return -1;
 	}
-	*mc_r = mc;
+	*mc_r = pc.mc;
 	return 0;
 }
 
@@ -382,21 +352,11 @@ mastercf_parse_file(const char *path, unsigned default_maxproc,
     struct mastercf **mc_r, const char **err_r)
 {
 	struct buf b;
-	char chunk[8192];
-	FILE *f = fopen(path, "re");
-	size_t n;
-	int rc = 0;
+	int rc = cfg_read_file(path, &b, err_r);
 
-	if (f == NULL)
-		return mcf_fail(err_r, "open %s: %s", path, strerror(errno));
-	buf_init(&b, (size_t)16 * 1024 * 1024);
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(&b, chunk, n) == -1)
-			rc = mcf_fail(err_r, "%s: file too large", path);
-	if (rc == 0 && ferror(f))
-		rc = mcf_fail(err_r, "read %s: %s", path, strerror(errno));
-	fclose(f);
 	if (rc == 0)
+		rc = mcf_fail(err_r, "open %s: %s", path, strerror(ENOENT));
+	else if (rc == 1)
 		rc = mastercf_parse_text(path, buf_cstr(&b), b.len,
 		    default_maxproc, mc_r, err_r);
 	buf_deinit(&b);
