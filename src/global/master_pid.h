@@ -28,7 +28,9 @@ int master_pid_write(int fd, pid_t pid, const char **err_r)
 
 /*
  * Returns 1 with *pid_r when a master holds the lock of path, 0 when none
- * does (also when the file does not exist), -1 with err_r on an error.
+ * does (also when the file or its directory does not exist), -1 with err_r
+ * on an error.  *pid_r is 0 when the locked file holds no valid pid (yet:
+ * master locks before it writes), so check it before signalling.
  */
 int master_pid_running(const char *path, pid_t *pid_r, const char **err_r)
     __attribute__((warn_unused_result));
