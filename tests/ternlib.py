@@ -1,0 +1,270 @@
+# Shared helpers for the Python integration tests: a tern instance in a
+# temporary directory (its own main.cf, master.cf, queue, log and daemon
+# directory of symlinks to the built programs), free loopback ports, a
+# throwaway system user when run as root, process inspection through
+# /proc, and the "N passed, M failed" tally that lib.sh also prints.
+import os
+import pwd
+import grp
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), ".."))
+TOP_BUILDDIR = os.environ.get("top_builddir") or os.path.join(
+    TOP_SRCDIR, "build")
+COMMANDS = os.path.join(TOP_BUILDDIR, "src", "commands")
+DAEMONS = {
+    "master": os.path.join(TOP_BUILDDIR, "src", "master", "master"),
+    "echod": os.path.join(TOP_BUILDDIR, "src", "echod", "echod"),
+}
+IS_ROOT = os.geteuid() == 0
+
+
+class Tally:
+    def __init__(self):
+        self.checks = 0
+        self.failures = 0
+
+    def fail(self, msg):
+        print("FAIL: " + msg, file=sys.stderr, flush=True)
+        self.failures += 1
+
+    def ok(self, what, cond, detail=""):
+        self.checks += 1
+        if not cond:
+            self.fail(what + (": " + detail if detail else ""))
+        return cond
+
+    def eq(self, what, got, want):
+        return self.ok(what, got == want, "got %r, want %r" % (got, want))
+
+    def has(self, what, text, needle):
+        return self.ok(what, needle in text,
+                       "%r not in %r" % (needle, text[-2000:]))
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.checks - self.failures,
+                                        self.failures), flush=True)
+        sys.exit(1 if self.failures else 0)
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=10.0, step=0.05):
+    """Polls pred() until it returns something true; returns that or None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(step)
+
+
+def proc_children(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces.
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == ppid and fields[0] != "Z":
+            out.append(int(d))
+    return out
+
+
+def proc_cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return [a.decode(errors="replace")
+                    for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def proc_uids(pid):
+    """The real, effective, saved and filesystem uids of pid."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return [int(x) for x in line.split()[1:]]
+    return []
+
+
+def procs_matching(needle):
+    """Pids (other than ours) whose command line mentions needle."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != os.getpid():
+            if any(needle in a for a in proc_cmdline(int(d))):
+                out.append(int(d))
+    return out
+
+
+class LineClient:
+    """A line-oriented TCP or UNIX-socket client with timeouts."""
+
+    def __init__(self, addr, timeout=10.0):
+        if isinstance(addr, str):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(addr)
+        self.buf = b""
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise EOFError("connection closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r").decode(errors="replace")
+
+    def send(self, text):
+        self.sock.sendall(text.encode() + b"\r\n")
+
+    def ask(self, text):
+        self.send(text)
+        return self.line()
+
+    def close(self):
+        self.sock.close()
+
+
+class Instance:
+    """A tern instance under a temporary directory."""
+
+    def __init__(self, tally, name="tern-test"):
+        self.t = tally
+        self.dir = tempfile.mkdtemp(prefix=name + ".")
+        os.chmod(self.dir, 0o755)
+        self.etc = os.path.join(self.dir, "etc")
+        self.spool = os.path.join(self.dir, "spool")
+        self.data = os.path.join(self.dir, "data")
+        self.libexec = os.path.join(self.dir, "libexec")
+        self.log = os.path.join(self.dir, "maillog")
+        os.mkdir(self.etc)
+        os.mkdir(self.libexec)
+        os.chmod(self.libexec, 0o755)
+        for name, path in DAEMONS.items():
+            os.symlink(path, os.path.join(self.libexec, name))
+        self.user = None
+        self.group = None
+        if IS_ROOT:
+            self.user = "terntest%d" % os.getpid()
+            self.group = self.user
+            subprocess.run(["groupadd", "-r", self.group], check=True)
+            subprocess.run(["useradd", "-r", "-M", "-g", self.group,
+                            "-d", "/nonexistent", "-s", "/usr/sbin/nologin",
+                            self.user], check=True)
+            self.owner = self.user
+        else:
+            self.owner = pwd.getpwuid(os.getuid()).pw_name
+            self.group = grp.getgrgid(os.getgid()).gr_name
+        self.owner_uid = pwd.getpwnam(self.owner).pw_uid
+        self.params = {
+            "queue_directory": self.spool,
+            "data_directory": self.data,
+            "daemon_directory": self.libexec,
+            "command_directory": COMMANDS,
+            "mail_owner": self.owner,
+            "setgid_group": self.group,
+            "maillog_file": self.log,
+            "inet_interfaces": "127.0.0.1",
+            "inet_protocols": "ipv4",
+            "myhostname": "one.example",
+            "mydomain": "example",
+            "import_environment": "MAIL_CONFIG TZ LANG=C ASAN_OPTIONS "
+                                  "UBSAN_OPTIONS",
+        }
+
+    def write_main(self, **extra):
+        self.params.update(extra)
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            for k, v in self.params.items():
+                f.write("%s = %s\n" % (k, v))
+
+    def write_master(self, text):
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write(text)
+
+    def cmd(self, prog, *args, timeout=60):
+        """Runs a tern command; returns (exit status, stdout, stderr)."""
+        p = subprocess.run([os.path.join(COMMANDS, prog), "-c", self.etc]
+                           + list(args), capture_output=True, text=True,
+                           timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    def tern(self, *args, timeout=60):
+        return self.cmd("tern", *args, timeout=timeout)
+
+    def logtext(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_log(self, needle, timeout=10.0, count=1):
+        return wait_for(lambda: self.logtext().count(needle) >= count,
+                        timeout)
+
+    def master_pid(self):
+        path = os.path.join(self.spool, "pid", "master.pid")
+        try:
+            with open(path) as f:
+                return int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def service_pids(self, service):
+        """Pids of master's children started for service (the -n value)."""
+        mpid = self.master_pid()
+        if mpid is None:
+            return []
+        out = []
+        for pid in proc_children(mpid):
+            argv = proc_cmdline(pid)
+            for i, a in enumerate(argv[:-1]):
+                if a == "-n" and argv[i + 1] == service:
+                    out.append(pid)
+        return out
+
+    def instance_procs(self):
+        """Every process whose command line names this instance."""
+        return procs_matching(self.dir)
+
+    def cleanup(self):
+        if self.master_pid() is not None:
+            subprocess.run([os.path.join(COMMANDS, "tern"), "-c", self.etc,
+                            "abort"], capture_output=True, timeout=30)
+        for pid in self.instance_procs():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if os.environ.get("TERN_TEST_KEEP"):
+            print("kept " + self.dir, file=sys.stderr)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if IS_ROOT and self.user:
+            subprocess.run(["userdel", self.user], capture_output=True)
+            subprocess.run(["groupdel", self.group], capture_output=True)
