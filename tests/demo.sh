@@ -1,50 +1,114 @@
 #!/bin/sh
-# make demo: sets up a self-contained tern instance under the build tree
-# (its own main.cf, master.cf and aliases, owned by the invoking user) and
-# shows what it is made of.  Usage: demo.sh BUILDDIR SRCDIR
+# make demo: a self-contained tern instance under the build tree (its own
+# main.cf and master.cf, queue, log and daemon directory, loopback ports
+# above 1024, running as the invoking user), started in the foreground.
+# It prints what is running and how to talk to it, then waits; Ctrl-C (or
+# "tern -c DIR stop" from another terminal) stops it.  With DEMO_SECONDS
+# set it stops by itself after that many seconds.
+# Usage: demo.sh BUILDDIR SRCDIR
 set -eu
 B=$1
 S=$2
 D=$B/demo
 BIN=$B/src/commands
+PY=/usr/bin/python3
 
-mkdir -p "$D/etc" "$D/spool" "$D/data"
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+mkdir -p "$D/etc" "$D/libexec"
+ln -sf "$B/src/master/master" "$D/libexec/master"
+ln -sf "$B/src/echod/echod" "$D/libexec/echod"
 if [ ! -f "$D/etc/main.cf" ]; then
-	cp "$S/conf/main.cf" "$S/conf/master.cf" "$D/etc/"
-	cp "$S/conf/aliases" "$D/etc/aliases"
+	cp "$S/conf/main.cf" "$S/conf/aliases" "$D/etc/"
 	chmod u+w "$D/etc/"*
 	"$BIN/ternconf" -c "$D/etc" -e \
 		"myhostname = demo.localhost" \
 		"mydomain = localhost" \
 		"queue_directory = $D/spool" \
 		"data_directory = $D/data" \
+		"daemon_directory = $D/libexec" \
+		"command_directory = $BIN" \
 		"mail_owner = $(id -un)" \
 		"setgid_group = $(id -gn)" \
 		"maillog_file = $D/maillog" \
+		"inet_interfaces = 127.0.0.1" \
+		"inet_protocols = ipv4" \
 		"alias_maps = hash:$D/etc/aliases" \
 		"alias_database = hash:$D/etc/aliases"
 fi
 MAIL_CONFIG=$D/etc
 export MAIL_CONFIG
+if "$BIN/tern" status 2>/dev/null; then
+	echo "The demo instance is already running; stop it with:"
+	echo "  $BIN/tern -c $D/etc stop"
+	exit 1
+fi
 
-echo "tern demo instance in $D (configuration: \$MAIL_CONFIG=$D/etc)"
-echo
-echo "== ternconf -n: what this instance sets"
-"$BIN/ternconf" -n
-echo
-echo "== ternconf -x mydestination: the effective local domains"
-"$BIN/ternconf" -x mydestination
-echo
-echo "== ternconf -M: the services of master.cf"
-"$BIN/ternconf" -M
-echo
-echo "== newaliases, then ternmap -q postmaster hash:$D/etc/aliases"
+# Fresh ports each time: whatever was free last time may be taken now.
+PORT=$(free_port)
+cat > "$D/etc/master.cf" <<EOF
+# The demo's services (see tern-master.cf(5)).  Later versions add SMTP,
+# IMAP and POP3 here; for now: the echo test service on a loopback port
+# and on a UNIX socket that master wakes up every 60 seconds.
+# service type  private unpriv  chroot  wakeup  maxproc command
+127.0.0.1:$PORT inet n -       n       -       4       echod
+echo      unix  -       -       n       60      1       echod
+EOF
+
 "$BIN/ternalias" "hash:$D/etc/aliases"
-"$BIN/ternmap" -q postmaster "hash:$D/etc/aliases"
+"$BIN/tern" check
+"$BIN/tern" start-fg &
+fg=$!
+stop() {
+	trap - INT TERM
+	"$BIN/tern" stop || kill "$fg" 2>/dev/null || :
+	wait "$fg" || :
+	exit 0
+}
+trap stop INT TERM
+
+i=0
+until "$BIN/tern" status >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ "$i" -gt 100 ] || ! kill -0 "$fg" 2>/dev/null; then
+		echo "demo: the instance did not start; see $D/maillog" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+sleep 0.5
+
 echo
-echo "== ternmap -q against a regexp table"
-printf '/^(.*)@example\\.com$/ relay:[mx.example.net]:$1\n' > "$D/etc/transport.re"
-"$BIN/ternmap" -q alice@Example.COM "regexp:$D/etc/transport.re"
+echo "== tern demo instance in $D, running in the foreground"
+"$BIN/tern" status
 echo
-echo "Try: MAIL_CONFIG=$D/etc $BIN/ternconf -e recipient_delimiter=+"
-echo "The instance is files only; remove it with: rm -rf $D"
+echo "== its processes (master and one pool per master.cf service)"
+ps -o pid,ppid,user,args --ppid "$fg" -p "$fg" || :
+echo
+echo "== a session with the echo service on 127.0.0.1:$PORT"
+"$PY" - "$PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+f = s.makefile("rwb")
+print("S: " + f.readline().decode().rstrip())
+for line in ("hello, tern", "quit"):
+    print("C: " + line)
+    f.write(line.encode() + b"\r\n")
+    f.flush()
+    print("S: " + f.readline().decode().rstrip())
+EOF
+echo
+echo "== the log ($D/maillog)"
+tail -n 5 "$D/maillog"
+echo
+echo "Talk to it:  nc 127.0.0.1 $PORT   (or telnet)"
+echo "Configure:   MAIL_CONFIG=$D/etc $BIN/ternconf -e myhostname=other.example"
+echo "             $BIN/tern -c $D/etc reload"
+echo "Stop it:     Ctrl-C here, or $BIN/tern -c $D/etc stop"
+if [ -n "${DEMO_SECONDS:-}" ]; then
+	sleep "$DEMO_SECONDS"
+	stop
+fi
+wait "$fg" || :
