@@ -30,10 +30,10 @@
 enum dirs_owner { OWN_ROOT, OWN_MAIL };
 
 struct dirs_spec {
-	const char	*base;		/* parameter naming the parent or itself */
-	const char	*sub;		/* below it, or NULL for base itself */
+	const char	*base;	/* parameter: the parent, or itself */
+	const char	*sub;	/* below base; NULL: base itself */
 	enum dirs_owner	 owner;
-	bool		 setgid_group;	/* group is setgid_group (as root) */
+	bool		 setgid_group;	/* group too (as root) */
 	mode_t		 mode;
 };
 
@@ -63,7 +63,7 @@ struct dirs_ctx {
 	bool		 root;
 	struct strv	*report;
 	int		 rc;
-	uid_t		 mail_uid;	/* as root: mail_owner; else self */
+	uid_t		 mail_uid;	/* root: mail_owner; else self */
 	gid_t		 mail_gid;
 	char		*mail_name;
 	gid_t		 setgid_gid;	/* as root only */
@@ -423,7 +423,7 @@ mail_dirs_check(bool fix, struct strv *report)
 				continue;
 			path = xstrdup(queue);
 		} else {
-			/* Below a symlink or a missing queue: look no further. */
+			/* Never below a symlink or a missing queue. */
 			if (!queue_ok)
 				continue;
 			path = xasprintf("%s/%s", queue, s->sub);

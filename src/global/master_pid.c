@@ -64,6 +64,8 @@ read_pid(int fd)
 	if (n <= 0 || n >= MASTER_PID_MAX_LEN)
 		return 0;
 	buf[n] = '\0';
+	if (memchr(buf, '\0', (size_t)n) != NULL)
+		return 0;
 	if (buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
 	if (str_to_ll(buf, 1, INT_MAX, &v, &err) == -1)
