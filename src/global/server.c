@@ -372,6 +372,7 @@ parse_args(int argc, char **argv, struct strv *overrides, const char **dir,
 {
 	long long count = 0;
 	const char *err;
+	char why[64];
 	int c;
 
 	opterr = 0;
@@ -409,12 +410,16 @@ parse_args(int argc, char **argv, struct strv *overrides, const char **dir,
 			*unpriv = true;
 			break;
 		default:
-			usage(optopt == 0 || strchr("cnost", optopt) == NULL ?
-			    "unknown option" : "option needs a value");
+			if (optopt != 0 && strchr("cnost", optopt) != NULL)
+				fatal("-%c needs a value", optopt);
+			if (optopt > ' ' && optopt < 0x7f)
+				usage(str_fmt_buf(why, sizeof(why),
+				    "unknown option -%c", optopt));
+			usage("unknown option");
 		}
 	}
 	if (srv_service == NULL || srv_type == NULL || count == 0)
-		usage("-n, -t and -s are missing: not started by master(8)");
+		usage("-n, -t or -s missing: not started by master(8)?");
 	if (srv_service[0] == '\0' || srv_type[0] == '\0')
 		usage("empty service name or type");
 	srv_listen_count = (int)count;
