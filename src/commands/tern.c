@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,7 @@ check_programs(const struct mastercf *mc, struct strv *probs)
 static void
 check_root_owned(const char *path, struct strv *probs)
 {
+	struct passwd *pw;
 	struct stat st;
 
 	if (stat(path, &st) == -1) {
@@ -157,9 +159,15 @@ check_root_owned(const char *path, struct strv *probs)
 		    strerror(errno)));
 		return;
 	}
-	if (st.st_uid != 0)
-		strv_push_owned(probs, xasprintf("%s: owner uid %lu, expected "
-		    "root", path, (unsigned long)st.st_uid));
+	if (st.st_uid != 0) {
+		pw = getpwuid(st.st_uid);
+		if (pw != NULL)
+			strv_push_owned(probs, xasprintf("%s: owner %s, "
+			    "expected root", path, pw->pw_name));
+		else
+			strv_push_owned(probs, xasprintf("%s: owner uid %lu, "
+			    "expected root", path, (unsigned long)st.st_uid));
+	}
 	if ((st.st_mode & 022) != 0)
 		strv_push_owned(probs, xasprintf("%s: writable by group or "
 		    "others (mode %04o)", path,
