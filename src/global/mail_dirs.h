@@ -4,20 +4,26 @@
  * owners and modes every part of tern relies on; master creates and
  * repairs it at start, "tern check" reports (and as root repairs) it.
  *
- *   queue_directory            root         0755  (mail_owner 0755 in an instance)
- *     private/                 mail_owner   0700  service sockets, unpriv users kept out
- *     public/                  mail_owner:setgid_group 0710  sockets for local users
- *     pid/ (process_id_directory) root      0755  master.pid
- *     maildrop/                mail_owner:setgid_group 1730
- *     incoming/ active/ deferred/ hold/ corrupt/   mail_owner 0700
- *   data_directory             mail_owner   0700
+ *   queue_directory      root                     0755
+ *     private/           mail_owner               0700  service sockets
+ *     public/            mail_owner:setgid_group  0710  for local users
+ *     pid/               root                     0755  master.pid
+ *                        (process_id_directory; absolute: itself)
+ *     maildrop/          mail_owner:setgid_group  1730
+ *     incoming/ active/ deferred/ hold/ corrupt/
+ *                        mail_owner               0700
+ *   data_directory       mail_owner               0700
  *
  * As root the owners are mail_owner and setgid_group (looked up; mail_owner
- * must not be root) and everything is created and repaired.  In instance
+ * must not be root) and everything is created and repaired; the group is
+ * checked only where it is setgid_group.  queue_directory and
+ * data_directory are created, their parents never are.  In instance
  * mode (not root) every directory must be owned by the invoking user, who
  * must also be mail_owner; modes are repaired, owners only reported.
- * A path component that is a symbolic link or not a directory is never
- * followed or replaced: it is reported.
+ * A directory of the tree that is a symbolic link or not a directory is
+ * never followed or replaced: it is reported, and nothing below it is
+ * looked at.  The parents of queue_directory and data_directory are the
+ * administrator's to trust.
  */
 #ifndef TERN_MAIL_DIRS_H
 #define TERN_MAIL_DIRS_H

@@ -383,7 +383,7 @@ END_TEST
 static const struct {
 	const char *extra;	/* appended to main.cf; "%s" is the tree */
 	const char *want;	/* in the report */
-	int	    who;	/* 0: always, 1: root only, 2: non-root only */
+	int	    who;	/* 0: always, 1: root only, 2: non-root */
 } bad_cases[] = {
 	{ "mail_owner = no-such-user-tern\n", "mail_owner: unknown user "
 	    "\"no-such-user-tern\"", 0 },

@@ -206,7 +206,7 @@ START_TEST(test_mode)
 END_TEST
 
 static const struct {
-	bool	    absolute;	/* piddir is below the test directory */
+	bool	    absolute;	/* piddir: below the test directory */
 	const char *piddir;	/* process_id_directory */
 	const char *want;	/* the path below the test directory */
 } path_cases[] = {
