@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,9 @@ START_TEST(test_parse)
 
 	if (in == NULL)
 		in = long_host;
+	/* Service names need /etc/services (netbase); skip without it. */
+	if (strstr(in, "smtp") != NULL && getservbyname("smtp", "tcp") == NULL)
+		return;
 	if (len == 0)
 		len = strlen(in);
 	rc = master_listen_parse_inet(in, len, &host, &port, &err);
