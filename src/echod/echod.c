@@ -221,6 +221,10 @@ event_cb(struct bufferevent *bev, short what, void *ctx)
 	if ((what & BEV_EVENT_ERROR) && (what & BEV_EVENT_WRITING) &&
 	    (s->state == ECHOD_FIRST || s->state == ECHOD_FRAME))
 		return;
+	if (s->state == ECHOD_FRAME)
+		log_warn("bad frame from %s: %s", s->peer,
+		    (what & BEV_EVENT_TIMEOUT) ? "timed out" :
+		    (what & BEV_EVENT_EOF) ? "short frame" : "read error");
 	/* A client that only half-closed still gets its replies. */
 	if ((what & BEV_EVENT_EOF) && s->state == ECHOD_LINES) {
 		finish(s);

@@ -53,6 +53,7 @@ static long long srv_max_idle;
 static long long srv_sessions;		/* in progress */
 static long long srv_served;		/* accepted so far */
 static bool srv_accepting;		/* listeners open and enabled */
+static bool srv_stopped;		/* accepting has ended for good */
 static bool srv_paused;			/* EMFILE back-off */
 static bool srv_stop_requested;		/* master or SIGTERM said go */
 static bool srv_told_busy;		/* last status frame sent */
@@ -118,6 +119,7 @@ listeners_enable(bool on)
 static void
 stop_accepting(void)
 {
+	srv_stopped = true;
 	if (!srv_accepting)
 		return;
 	srv_accepting = false;
@@ -566,5 +568,5 @@ server_args(void)
 bool
 server_stopping(void)
 {
-	return !srv_accepting;
+	return srv_stopped;
 }

@@ -40,17 +40,17 @@ struct event_base;
  * session needs.
  */
 struct server_peer {
-	const char		*service;	/* master.cf service name (-n) */
-	const char		*type;		/* master.cf type (-t) */
-	int			 family;	/* AF_INET, AF_INET6, AF_UNIX */
-	char			 addr[SERVER_ADDR_MAX];
-	unsigned		 port;
-	char			 local_addr[SERVER_ADDR_MAX];
-	unsigned		 local_port;
-	struct sockaddr_storage	 sa;
-	socklen_t		 sa_len;
-	struct sockaddr_storage	 local_sa;
-	socklen_t		 local_sa_len;
+	const char	*service;	/* master.cf service name (-n) */
+	const char	*type;		/* master.cf type (-t) */
+	int		 family;	/* AF_INET, AF_INET6, AF_UNIX */
+	char		 addr[SERVER_ADDR_MAX];
+	unsigned	 port;
+	char		 local_addr[SERVER_ADDR_MAX];
+	unsigned	 local_port;
+	struct sockaddr_storage sa;
+	socklen_t	 sa_len;
+	struct sockaddr_storage local_sa;
+	socklen_t	 local_sa_len;
 };
 
 /*
