@@ -67,7 +67,6 @@ usage(const char *why)
 	    srv_spec->name);
 }
 
-static void stop_accepting(void);
 static void request_stop(const char *why);
 
 /* Exits the loop when nothing is left to do. */
@@ -82,6 +81,7 @@ static void
 send_status(bool busy)
 {
 	const char *err;
+	char why[128];
 
 	if (srv_status_broken || srv_told_busy == busy)
 		return;
@@ -89,7 +89,8 @@ send_status(bool busy)
 	if (master_proto_send_status(MASTER_STATUS_FD, busy, &err) == -1) {
 		/* master is gone or stuck: do what it would ask for. */
 		srv_status_broken = true;
-		request_stop(err);
+		request_stop(str_fmt_buf(why, sizeof(why),
+		    "status channel: %s", err));
 	}
 }
 
