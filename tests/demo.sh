@@ -1,7 +1,8 @@
 #!/bin/sh
 # make demo: a self-contained tern instance under the build tree (its own
 # main.cf and master.cf, queue, log and daemon directory, loopback ports
-# above 1024, running as the invoking user), started in the foreground.
+# above 1024, running as the invoking user, or as root with the services
+# running as nobody), started in the foreground.
 # It prints what is running and how to talk to it, then waits; Ctrl-C (or
 # "tern -c DIR stop" from another terminal) stops it.  With DEMO_SECONDS
 # set it stops by itself after that many seconds.
@@ -20,24 +21,34 @@ free_port() {
 mkdir -p "$D/etc" "$D/libexec"
 ln -sf "$B/src/master/master" "$D/libexec/master"
 ln -sf "$B/src/echod/echod" "$D/libexec/echod"
+# As root, master runs as root and the services as nobody (a real
+# installation has a dedicated mail_owner, "tern"); otherwise everything
+# runs as the invoking user.
+if [ "$(id -u)" = 0 ]; then
+	OWNER=nobody
+	GROUP=nogroup
+else
+	OWNER=$(id -un)
+	GROUP=$(id -gn)
+fi
 if [ ! -f "$D/etc/main.cf" ]; then
 	cp "$S/conf/main.cf" "$S/conf/aliases" "$D/etc/"
-	chmod u+w "$D/etc/"*
-	"$BIN/ternconf" -c "$D/etc" -e \
-		"myhostname = demo.localhost" \
-		"mydomain = localhost" \
-		"queue_directory = $D/spool" \
-		"data_directory = $D/data" \
-		"daemon_directory = $D/libexec" \
-		"command_directory = $BIN" \
-		"mail_owner = $(id -un)" \
-		"setgid_group = $(id -gn)" \
-		"maillog_file = $D/maillog" \
-		"inet_interfaces = 127.0.0.1" \
-		"inet_protocols = ipv4" \
-		"alias_maps = hash:$D/etc/aliases" \
-		"alias_database = hash:$D/etc/aliases"
+	chmod u+w,go-w "$D/etc/"*
 fi
+"$BIN/ternconf" -c "$D/etc" -e \
+	"myhostname = demo.localhost" \
+	"mydomain = localhost" \
+	"queue_directory = $D/spool" \
+	"data_directory = $D/data" \
+	"daemon_directory = $D/libexec" \
+	"command_directory = $BIN" \
+	"mail_owner = $OWNER" \
+	"setgid_group = $GROUP" \
+	"maillog_file = $D/maillog" \
+	"inet_interfaces = 127.0.0.1" \
+	"inet_protocols = ipv4" \
+	"alias_maps = hash:$D/etc/aliases" \
+	"alias_database = hash:$D/etc/aliases"
 MAIL_CONFIG=$D/etc
 export MAIL_CONFIG
 if "$BIN/tern" status 2>/dev/null; then
