@@ -36,6 +36,7 @@
 #include "mail_conf.h"
 #include "mail_dirs.h"
 #include "master_pid.h"
+#include "master_proto.h"
 
 /* How often stop and abort look whether master has gone. */
 #define TERN_POLL_MS		100
@@ -103,46 +104,27 @@ running_pid(void)
 	return pid;
 }
 
-/* Adds "PATH: what" for a program that master cannot run. */
-static void
-check_program(const char *path, const char *prefix, struct strv *probs)
-{
-	struct stat st;
-
-	if (stat(path, &st) == -1)
-		strv_push_owned(probs, xasprintf("%s%s: %s", prefix, path,
-		    strerror(errno)));
-	else if (!S_ISREG(st.st_mode))
-		strv_push_owned(probs, xasprintf("%s%s: not a regular file",
-		    prefix, path));
-	else if (access(path, X_OK) == -1 || (st.st_mode & 0111) == 0)
-		strv_push_owned(probs, xasprintf("%s%s: not executable",
-		    prefix, path));
-}
-
 /* master and every program master.cf names. */
 static void
 check_programs(const struct mastercf *mc, struct strv *probs)
 {
 	const char *daemons = mail_conf_get("daemon_directory");
-	char *path, *prefix;
+	const char *err;
+	char *path;
 
-	path = xasprintf("%s/master", daemons);
-	check_program(path, "", probs);
+	if (master_proto_program("master", daemons, &path, &err) == -1)
+		strv_push(probs, err);
 	free(path);
 	for (size_t i = 0; i < mc->n; i++) {
 		const struct mastercf_entry *e = &mc->e[i];
 
 		if (e->argv.n == 0)
 			continue;
-		if (strchr(e->argv.v[0], '/') != NULL)
-			path = xstrdup(e->argv.v[0]);
-		else
-			path = xasprintf("%s/%s", daemons, e->argv.v[0]);
-		prefix = xasprintf("%s, line %u: service %s/%s: ", e->file,
-		    e->line, e->service, e->type);
-		check_program(path, prefix, probs);
-		free(prefix);
+		if (master_proto_program(e->argv.v[0], daemons, &path,
+		    &err) == -1)
+			strv_push_owned(probs, xasprintf("%s, line %u: "
+			    "service %s/%s: %s", e->file, e->line, e->service,
+			    e->type, err));
 		free(path);
 	}
 }

@@ -4,12 +4,16 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "attr.h"
 #include "buf.h"
 #include "log.h"
 #include "str.h"
+#include "xalloc.h"
 
 #include "master_proto.h"
 
@@ -80,4 +84,30 @@ master_proto_is_wakeup(const void *body, size_t len)
 
 	return attr_parse(body, len, spec, ATTR_PARSE_STRICT, &err) == 0 &&
 	    str_eq(request, "wakeup");
+}
+
+static char program_errbuf[1024];
+
+int
+master_proto_program(const char *command, const char *daemon_dir,
+    char **path_r, const char **err_r)
+{
+	struct stat st;
+	const char *reason = NULL;
+
+	if (strchr(command, '/') != NULL)
+		*path_r = xstrdup(command);
+	else
+		*path_r = xasprintf("%s/%s", daemon_dir, command);
+	if (stat(*path_r, &st) == -1)
+		reason = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		reason = "not a regular file";
+	else if (access(*path_r, X_OK) == -1)
+		reason = strerror(errno);
+	if (reason == NULL)
+		return 0;
+	*err_r = str_fmt_buf(program_errbuf, sizeof(program_errbuf), "%s: %s",
+	    *path_r, reason);
+	return -1;
 }

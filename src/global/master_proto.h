@@ -71,4 +71,14 @@ void master_proto_wakeup_frame(struct buf *b);
  */
 bool master_proto_is_wakeup(const void *body, size_t len);
 
+/*
+ * The program of a master.cf command (master runs it, tern check looks
+ * for it): command itself when it contains a '/', else
+ * daemon_dir/command.  Returns 0 with *path_r (heap) when it is
+ * an executable regular file, or -1 with err_r ("PATH: REASON"); *path_r
+ * is set in both cases and the caller frees it.
+ */
+int master_proto_program(const char *command, const char *daemon_dir,
+    char **path_r, const char **err_r) __attribute__((warn_unused_result));
+
 #endif

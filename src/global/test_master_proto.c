@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for master_proto.c: status frames over a socketpair, and the
- * frames master must refuse.
+ * Unit tests for master_proto.c: status frames over a socketpair, the
+ * frames master must refuse, and where a master.cf command is found.
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -98,6 +99,28 @@ START_TEST(test_wakeup)
 }
 END_TEST
 
+START_TEST(test_program)
+{
+	char *path = NULL;
+	const char *err = "";
+
+	ck_assert_int_eq(master_proto_program("sh", "/bin", &path, &err), 0);
+	ck_assert_str_eq(path, "/bin/sh");
+	free(path);
+	ck_assert_int_eq(master_proto_program("/bin/sh", "/nonexistent",
+	    &path, &err), 0);
+	free(path);
+	ck_assert_int_eq(master_proto_program("nosuch", "/nonexistent", &path,
+	    &err), -1);
+	ck_assert_str_eq(err, "/nonexistent/nosuch: No such file or "
+	    "directory");
+	free(path);
+	ck_assert_int_eq(master_proto_program("/tmp", "/x", &path, &err), -1);
+	ck_assert_str_eq(err, "/tmp: not a regular file");
+	free(path);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -107,6 +130,7 @@ suite(void)
 	tcase_add_test(tc, test_status_roundtrip);
 	tcase_add_loop_test(tc, test_status_hostile, 0, ARRAY_LEN(bad_status));
 	tcase_add_test(tc, test_wakeup);
+	tcase_add_test(tc, test_program);
 	suite_add_tcase(s, tc);
 	return s;
 }

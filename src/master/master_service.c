@@ -123,7 +123,7 @@ master_service_new(const struct mastercf_entry *e,
 		master_service_free(&svc);
 		return -1;
 	}
-	if (master_spawn_program(e->argv.v[0], conf->daemon_dir, &svc->path,
+	if (master_proto_program(e->argv.v[0], conf->daemon_dir, &svc->path,
 	    err_r) == -1) {
 		master_service_free(&svc);
 		return 1;

@@ -22,31 +22,7 @@
 
 #include "master_spawn.h"
 
-static char spawn_errbuf[1024];
-
-int
-master_spawn_program(const char *command, const char *daemon_dir,
-    char **path_r, const char **err_r)
-{
-	struct stat st;
-	const char *reason = NULL;
-
-	if (strchr(command, '/') != NULL)
-		*path_r = xstrdup(command);
-	else
-		*path_r = xasprintf("%s/%s", daemon_dir, command);
-	if (stat(*path_r, &st) == -1)
-		reason = strerror(errno);
-	else if (!S_ISREG(st.st_mode))
-		reason = "not a regular file";
-	else if (access(*path_r, X_OK) == -1)
-		reason = strerror(errno);
-	if (reason == NULL)
-		return 0;
-	*err_r = str_fmt_buf(spawn_errbuf, sizeof(spawn_errbuf), "%s: %s",
-	    *path_r, reason);
-	return -1;
-}
+static char spawn_errbuf[256];
 
 void
 master_spawn_argv(const struct master_spawn_args *a, struct strv *argv_r)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Starting one service process the way master_proto.h describes: the
- * program path (a command without '/' lives in daemon_directory), the
  * argument vector, the environment from import_environment, and a fork
  * whose child sets up exactly the descriptors of the contract, resets
  * its signal mask and dispositions, and execs.
@@ -14,15 +13,6 @@
 #include <sys/types.h>
 
 #include "str.h"
-
-/*
- * The program of a master.cf command: command itself when it contains a
- * '/', else daemon_dir/command.  Returns 0 with *path_r (heap) when it is
- * an executable regular file, or -1 with err_r ("PATH: REASON"); *path_r
- * is set in both cases and the caller frees it.
- */
-int master_spawn_program(const char *command, const char *daemon_dir,
-    char **path_r, const char **err_r) __attribute__((warn_unused_result));
 
 /* What a service process gets; see master_proto.h. */
 struct master_spawn_args {

@@ -21,6 +21,8 @@
 #include "test_main.h"
 #include "xalloc.h"
 
+#include "master_proto.h"
+
 #include "master_listen.h"
 #include "master_spawn.h"
 
@@ -366,28 +368,6 @@ START_TEST(test_argv_env)
 }
 END_TEST
 
-START_TEST(test_program)
-{
-	char *path = NULL;
-	const char *err = "";
-
-	ck_assert_int_eq(master_spawn_program("sh", "/bin", &path, &err), 0);
-	ck_assert_str_eq(path, "/bin/sh");
-	free(path);
-	ck_assert_int_eq(master_spawn_program("/bin/sh", "/nonexistent",
-	    &path, &err), 0);
-	free(path);
-	ck_assert_int_eq(master_spawn_program("nosuch", "/nonexistent", &path,
-	    &err), -1);
-	ck_assert_str_eq(err, "/nonexistent/nosuch: No such file or "
-	    "directory");
-	free(path);
-	ck_assert_int_eq(master_spawn_program("/tmp", "/x", &path, &err), -1);
-	ck_assert_str_eq(err, "/tmp: not a regular file");
-	free(path);
-}
-END_TEST
-
 static Suite *
 suite(void)
 {
@@ -403,7 +383,6 @@ suite(void)
 	tcase_add_test(tc, test_open);
 	tcase_add_test(tc, test_open_unix);
 	tcase_add_test(tc, test_argv_env);
-	tcase_add_test(tc, test_program);
 	suite_add_tcase(s, tc);
 	return s;
 }
