@@ -434,9 +434,9 @@ wakeup_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* "?": no wakeup before the service was used once (as Postfix). */
 	if (svc->wakeup_if_used && !svc->used)
 		return;
-	svc->used = false;
 	cfd = ipc_connect(path, WAKEUP_TIMEOUT_MS, &err);
 	if (cfd == -1) {
 		log_warn("service %s/%s: wakeup %s: %s", svc->name, svc->type,

@@ -63,7 +63,7 @@ struct master_service {
 	struct event	*restart_ev;
 	bool		 restart_pending;
 	struct event	*wakeup_ev;
-	bool		 used;		/* busy since the last wakeup */
+	bool		 used;		/* some process has been busy */
 };
 
 /*
