@@ -25,7 +25,7 @@ inst.write_main(service_throttle_time="3s", master_stop_timeout="10s")
 MASTER_CF = """\
 # service type private unpriv chroot wakeup maxproc command
 127.0.0.1:%d inet n - n - 4 echod
-127.0.0.1:%d inet n - y - 2 echod
+127.0.0.1:%d inet n - y - 2 echod -o max_use=2
 echo unix - - n 1 1 echod
 """ % (p1, p2)
 inst.write_master(MASTER_CF)
@@ -105,6 +105,29 @@ try:
         t.eq("the chrooted service answers", g, "+OK one.example echod ready")
         c.close()
 
+    # The pool grows with concurrent sessions but never beyond maxproc (4),
+    # and every session is served.
+    sessions = [greet(p1) for _ in range(10)]
+    t.eq("10 concurrent sessions are greeted",
+         sum(1 for c, g in sessions if g.startswith("+OK")), 10)
+    t.eq("and all of them answer",
+         sum(1 for c, g in sessions if c.ask("n") == "+OK n"), 10)
+    n = len(inst.service_pids("127.0.0.1:%d" % p1))
+    t.ok("the pool stays within maxproc", 1 <= n <= 4, "%d processes" % n)
+    for c, g in sessions:
+        c.close()
+
+    # -o max_use=2: a process exits after two sessions and is replaced.
+    if jailed:
+        for _ in range(2):
+            c, g = greet(p2)
+            c.ask("quit")
+            c.close()
+        t.ok("the process exits after max_use sessions", wait_for(
+            lambda: jailed[0] not in inst.service_pids("127.0.0.1:%d" % p2)))
+        t.ok("and a new one takes its place", wait_for(
+            lambda: inst.service_pids("127.0.0.1:%d" % p2)))
+
     # kill -9 of a service process: a log line and a new process.
     if pids:
         victim = pids[0]
@@ -137,7 +160,7 @@ try:
     t.eq("ternconf -e exit", rc, 0)
     inst.params["myhostname"] = "two.example"
     inst.write_master(MASTER_CF.replace(
-        "127.0.0.1:%d inet n - y - 2 echod\n" % p2,
+        "127.0.0.1:%d inet n - y - 2 echod -o max_use=2\n" % p2,
         "127.0.0.1:%d inet n - n - 2 echod\n" % p3))
     rc, out, err = inst.tern("reload")
     t.eq("tern reload exit", rc, 0)
