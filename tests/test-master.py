@@ -25,7 +25,7 @@ inst.write_main(service_throttle_time="3s", master_stop_timeout="10s")
 MASTER_CF = """\
 # service type private unpriv chroot wakeup maxproc command
 127.0.0.1:%d inet n - n - 4 echod
-127.0.0.1:%d inet n - y - 2 echod -o max_use=2
+127.0.0.1:%d inet n - y - 1 echod -o max_use=2
 echo unix - - n 1 1 echod
 """ % (p1, p2)
 inst.write_master(MASTER_CF)
@@ -160,7 +160,7 @@ try:
     t.eq("ternconf -e exit", rc, 0)
     inst.params["myhostname"] = "two.example"
     inst.write_master(MASTER_CF.replace(
-        "127.0.0.1:%d inet n - y - 2 echod -o max_use=2\n" % p2,
+        "127.0.0.1:%d inet n - y - 1 echod -o max_use=2\n" % p2,
         "127.0.0.1:%d inet n - n - 2 echod\n" % p3))
     rc, out, err = inst.tern("reload")
     t.eq("tern reload exit", rc, 0)
@@ -203,9 +203,9 @@ try:
     t.ok("the crashing service is throttled",
          inst.wait_log("crashes in a row; throttling", timeout=20))
     n0 = inst.logtext().count("killed by signal 11")
-    time.sleep(4)
+    time.sleep(5)
     n1 = inst.logtext().count("killed by signal 11")
-    t.ok("at most two restarts in 4 s while throttled (3 s)", n1 - n0 <= 2,
+    t.ok("at most two restarts in 5 s while throttled (3 s)", n1 - n0 <= 2,
          "%d crashes" % (n1 - n0))
     t.ok("but it is tried again after the pause", n1 - n0 >= 1,
          "%d crashes" % (n1 - n0))
