@@ -258,9 +258,11 @@ try:
                            "start-fg"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
+    t.eq("start-fg's master is the foreground process",
+         wait_for(lambda: inst.master_pid() == fg.pid and fg.pid), fg.pid)
     t.ok("start-fg serves", wait_for(lambda: not connect_fails(p1)))
-    t.eq("start-fg's master is the foreground process", inst.master_pid(),
-         fg.pid)
+    t.ok("start-fg's master is ready",
+         inst.wait_log("daemon started", count=3))
     fg.send_signal(signal.SIGTERM)
     try:
         fg.communicate(timeout=30)

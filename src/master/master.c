@@ -512,12 +512,13 @@ master_main(int argc, char **argv)
 
 	if (!foreground)
 		detach(null_fd);
-	if (master_pid_write(lock_fd, getpid(), &err) == -1)
-		start_fatal("%s", err);
+	/* Signals are handled before "tern stop" can find the pid. */
 	st.base = event_base_new();
 	if (st.base == NULL)
 		start_fatal("cannot create the event loop");
 	add_signals(&st);
+	if (master_pid_write(lock_fd, getpid(), &err) == -1)
+		start_fatal("%s", err);
 	master_service_init(st.base, null_fd, foreground ? STDERR_FILENO :
 	    -1);
 	log_info("daemon started -- configuration %s", st.conf->config_dir);
