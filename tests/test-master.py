@@ -253,6 +253,23 @@ try:
     t.ok("abort ends open sessions", closed)
     c.close()
 
+    # A stop waits for open sessions only up to master_stop_timeout.
+    rc, out, err = inst.cmd("ternconf", "-e", "master_stop_timeout = 2s")
+    rc, out, err = inst.tern("start")
+    t.eq("start with master_stop_timeout = 2s", rc, 0)
+    t.ok("serving again", wait_for(lambda: not connect_fails(p1)))
+    c, g = greet(p1)
+    began = time.monotonic()
+    rc, out, err = inst.tern("stop")
+    took = time.monotonic() - began
+    t.eq("tern stop with a session left open", rc, 0)
+    t.ok("it ends after the timeout, not before", 2 <= took < 10,
+         "%.1f s" % took)
+    t.has("master says it killed what was left", inst.logtext(),
+          "still running after 2 seconds; killing them")
+    t.eq("nothing is left after the bounded stop", inst.instance_procs(), [])
+    c.close()
+
     # start-fg stays in the foreground; SIGTERM stops it.
     fg = subprocess.Popen([os.path.join(COMMANDS, "tern"), "-c", inst.etc,
                            "start-fg"],
@@ -262,7 +279,7 @@ try:
          wait_for(lambda: inst.master_pid() == fg.pid and fg.pid), fg.pid)
     t.ok("start-fg serves", wait_for(lambda: not connect_fails(p1)))
     t.ok("start-fg's master is ready",
-         inst.wait_log("daemon started", count=3))
+         inst.wait_log("daemon started", count=4))
     fg.send_signal(signal.SIGTERM)
     try:
         fg.communicate(timeout=30)
