@@ -22,7 +22,24 @@ COMMANDS = os.path.join(TOP_BUILDDIR, "src", "commands")
 DAEMONS = {
     "master": os.path.join(TOP_BUILDDIR, "src", "master", "master"),
     "echod": os.path.join(TOP_BUILDDIR, "src", "echod", "echod"),
+    "qmgr": os.path.join(TOP_BUILDDIR, "src", "qmgr", "qmgr"),
+    "local": os.path.join(TOP_BUILDDIR, "src", "local", "local"),
+    "pickup": os.path.join(TOP_BUILDDIR, "src", "pickup", "pickup"),
+    "showq": os.path.join(TOP_BUILDDIR, "src", "showq", "showq"),
 }
+# Commands an instance gets in its own command_directory; the setgid ones
+# are copies (chgrp'd to the instance's setgid_group when root).
+COMMAND_NAMES = ["sendmail", "ternqueue", "ternsuper", "terncat", "ternalias",
+                 "ternconf", "ternmap", "tern"]
+SETGID_COMMANDS = ["terndrop", "ternqueue"]
+# The mail pipeline's services, as a master.cf would list them.
+PIPELINE_MASTER_CF = """\
+pickup    unix  n       -       n       60      1       pickup
+qmgr      unix  n       -       n       300     1       qmgr
+showq     unix  n       -       n       -       -       showq
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       local
+"""
 IS_ROOT = os.geteuid() == 0
 
 
@@ -168,6 +185,7 @@ class Instance:
             os.symlink(path, os.path.join(self.libexec, name))
         self.user = None
         self.group = None
+        self.extra_users = []
         if IS_ROOT:
             self.user = "terntest%d" % os.getpid()
             self.group = self.user
@@ -195,6 +213,65 @@ class Instance:
             "import_environment": "MAIL_CONFIG TZ LANG=C ASAN_OPTIONS "
                                   "UBSAN_OPTIONS",
         }
+
+    def add_user(self, name):
+        """Root only: a throwaway login user with a home directory under
+        the instance; returns its pwd entry."""
+        home = os.path.join(self.dir, "home", name)
+        os.makedirs(os.path.dirname(home), exist_ok=True)
+        os.chmod(os.path.dirname(home), 0o755)
+        subprocess.run(["useradd", "-m", "-d", home, "-s", "/bin/sh",
+                        "-K", "MAIL_DIR=/nonexistent", name], check=True,
+                       capture_output=True)
+        self.extra_users.append(name)
+        return pwd.getpwnam(name)
+
+    def setup_commands(self):
+        """Gives the instance its own command_directory: symlinks to the
+        built commands, and copies of the setgid ones (setgid to the
+        instance's group when root, as an installation would make them)."""
+        self.bin = os.path.join(self.dir, "bin")
+        os.mkdir(self.bin)
+        os.chmod(self.bin, 0o755)
+        for name in COMMAND_NAMES + SETGID_COMMANDS:
+            src = os.path.join(COMMANDS, name)
+            dst = os.path.join(self.bin, name)
+            if os.path.exists(dst):
+                os.unlink(dst)
+            if name in SETGID_COMMANDS:
+                shutil.copy(src, dst)
+                if IS_ROOT:
+                    os.chown(dst, 0, grp.getgrnam(self.group).gr_gid)
+                    os.chmod(dst, 0o2755)
+            else:
+                os.symlink(src, dst)
+        self.params["command_directory"] = self.bin
+
+    def run(self, prog, *args, user=None, input=None, timeout=60,
+            env=None):
+        """Runs a command of the instance's command_directory, as user
+        (a name; root only) when given; returns the CompletedProcess
+        (bytes)."""
+        argv = [os.path.join(self.bin, prog)] + list(args)
+        e = dict(os.environ)
+        e["MAIL_CONFIG"] = self.etc
+        if env:
+            e.update(env)
+        pre = None
+        if user is not None and IS_ROOT:
+            pw = pwd.getpwnam(user)
+
+            def pre():
+                os.setgroups([])
+                os.setgid(pw.pw_gid)
+                os.setuid(pw.pw_uid)
+            e["HOME"] = pw.pw_dir
+            e["USER"] = e["LOGNAME"] = user
+        if isinstance(input, str):
+            input = input.encode()
+        return subprocess.run(argv, input=input, capture_output=True,
+                              timeout=timeout, env=e, preexec_fn=pre,
+                              cwd="/")
 
     def write_main(self, **extra):
         self.params.update(extra)
@@ -265,6 +342,8 @@ class Instance:
             print("kept " + self.dir, file=sys.stderr)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+        for name in self.extra_users:
+            subprocess.run(["userdel", name], capture_output=True)
         if IS_ROOT and self.user:
             subprocess.run(["userdel", self.user], capture_output=True)
             subprocess.run(["groupdel", self.group], capture_output=True)
