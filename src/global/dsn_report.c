@@ -411,9 +411,8 @@ dsn_report_compose(const struct dsn_report *r, struct buf *out,
 	putf(&o, ">\nSubject: %s\nAuto-Submitted: auto-replied\n"
 	    "MIME-Version: 1.0\nContent-Type: multipart/report; "
 	    "report-type=delivery-status;\n\tboundary=\"%s\"\n"
-	    "Content-Transfer-Encoding: %s\n\n"
-	    "This is a MIME-encapsulated message.\n\n", subject, boundary,
-	    eight ? "8bit" : "7bit");
+	    "Content-Transfer-Encoding: 8bit\n\n"
+	    "This is a MIME-encapsulated message.\n\n", subject, boundary);
 
 	putf(&o, "--%s\nContent-Description: Notification\n"
 	    "Content-Type: text/plain; charset=utf-8\n"
