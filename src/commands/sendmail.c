@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sendmail: the Sendmail-compatible way for local programs to post mail,
+ * modelled on Postfix's sendmail(1).  The command itself has no privilege:
+ * it reads the message (from standard input, or an SMTP dialogue with -bs)
+ * and hands the envelope and content to terndrop(1), the setgid helper
+ * that writes them into the maildrop directory, over the stream that
+ * sendmail_drop.h describes.  Under the names mailq and newaliases (and
+ * with -bp, -bi, -q) it runs ternqueue or ternalias instead.  Errors go to
+ * stderr as "sendmail: fatal: ..." and the exit status follows sysexits.h;
+ * when terndrop fails, its exit status is sendmail's.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "str.h"
+#include "xalloc.h"
+
+#include "mail_conf.h"
+
+#include "sendmail_drop.h"
+#include "sendmail_opts.h"
+#include "sendmail_smtp.h"
+
+#define SENDMAIL_USAGE	"usage: sendmail [-bm|-bs|-bp|-bi|-q] [-t] [-i] " \
+	"[-f sender] [-F fullname] [-N dsn] [-R ret] [-V envid] " \
+	"[-C config_dir] [recipient ...]"
+
+static const char *progname = "sendmail";
+
+static _Noreturn void LOG_PRINTF(2, 3)
+die(int status, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: fatal: %s\n", progname, msg);
+	exit(status);
+}
+
+/*
+ * The environment of the programs sendmail runs: only what
+ * import_environment names ("NAME" imports, "NAME=value" sets), as
+ * Postfix does; terndrop trusts none of it but MAIL_CONFIG anyway.
+ */
+static char **
+clean_env(void)
+{
+	static struct strv env;
+	const struct strv *list = mail_conf_list("import_environment");
+	const char *v;
+	size_t i;
+
+	if (env.v != NULL)
+		return env.v;
+	strv_init(&env);
+	for (i = 0; i < list->n; i++) {
+		if (strchr(list->v[i], '=') != NULL)
+			strv_push(&env, list->v[i]);
+		else if ((v = getenv(list->v[i])) != NULL)
+			strv_push_owned(&env, xasprintf("%s=%s", list->v[i],
+			    v));
+	}
+	if (env.v == NULL)
+		strv_push(&env, "PATH=/usr/bin:/bin");
+	return env.v;
+}
+
+/* argv for a command: PROG [-c DIR] ARGS...; the caller frees the vector. */
+static void
+command_argv(struct strv *av, const char *name, const char *const *args)
+{
+	strv_push_owned(av, xasprintf("%s/%s",
+	    mail_conf_get("command_directory"), name));
+	if (!str_eq(mail_conf_dir(), DEF_CONFIG_DIR)) {
+		strv_push(av, "-c");
+		strv_push(av, mail_conf_dir());
+	}
+	for (; args != NULL && *args != NULL; args++)
+		strv_push(av, *args);
+}
+
+static _Noreturn void
+exec_command(const char *name, const char *const *args)
+{
+	struct strv av;
+
+	strv_init(&av);
+	command_argv(&av, name, args);
+	fflush(stdout);
+	execve(av.v[0], av.v, clean_env());
+	die(SENDMAIL_EX_OSERR, "execute %s: %s", av.v[0], strerror(errno));
+}
+
+struct drop_proc {
+	pid_t		 pid;
+	int		 fd;		/* terndrop's stdin */
+	bool		 broken;	/* a write failed (terndrop gave up) */
+};
+
+static void
+drop_start(struct drop_proc *p)
+{
+	struct strv av;
+	int fds[2];
+
+	strv_init(&av);
+	command_argv(&av, "terndrop", NULL);
+	if (pipe(fds) == -1)
+		die(SENDMAIL_EX_OSERR, "pipe: %s", strerror(errno));
+	fflush(stdout);
+	p->pid = fork();
+	if (p->pid == -1)
+		die(SENDMAIL_EX_OSERR, "fork: %s", strerror(errno));
+	if (p->pid == 0) {
+		if (dup2(fds[0], STDIN_FILENO) == -1)
+			_exit(SENDMAIL_EX_OSERR);
+		close(fds[0]);
+		close(fds[1]);
+		/* terndrop's stdout would corrupt a -bs dialogue. */
+		if (dup2(STDERR_FILENO, STDOUT_FILENO) == -1)
+			_exit(SENDMAIL_EX_OSERR);
+		execve(av.v[0], av.v, clean_env());
+		fprintf(stderr, "%s: fatal: execute %s: %s\n", progname,
+		    av.v[0], strerror(errno));
+		_exit(SENDMAIL_EX_OSERR);
+	}
+	close(fds[0]);
+	p->fd = fds[1];
+	p->broken = false;
+	strv_deinit(&av);
+}
+
+static void
+drop_write(struct drop_proc *p, const void *data, size_t n)
+{
+	const char *c = data;
+	ssize_t w;
+
+	while (n > 0 && !p->broken) {
+		w = write(p->fd, c, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			p->broken = true;
+			return;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Closes the pipe and returns terndrop's exit status (0: queued). */
+static int
+drop_finish(struct drop_proc *p)
+{
+	int status;
+
+	close(p->fd);
+	while (waitpid(p->pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return SENDMAIL_EX_OSERR;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) :
+		    p->broken ? SENDMAIL_EX_SOFTWARE : 0;
+	return SENDMAIL_EX_SOFTWARE;
+}
+
+static void
+drop_envelope(struct drop_proc *p, const struct sendmail_drop_env *env)
+{
+	struct buf b;
+	const char *err;
+
+	buf_init(&b, 0);
+	if (sendmail_drop_encode(env, &b, &err) == -1)
+		die(SENDMAIL_EX_USAGE, "%s", err);
+	drop_write(p, b.data, b.len);
+	buf_deinit(&b);
+}
+
+/* -bs: one message per DATA. */
+static int
+smtp_deliver(const struct sendmail_drop_env *env, const struct buf *content,
+    void *ctx, const char **err_r)
+{
+	static char reason[64];
+	struct drop_proc p;
+	int status;
+
+	(void)ctx;
+	drop_start(&p);
+	drop_envelope(&p, env);
+	drop_write(&p, content->data, content->len);
+	status = drop_finish(&p);
+	if (status == 0)
+		return 0;
+	*err_r = str_fmt_buf(reason, sizeof(reason),
+	    "queue file write error (terndrop status %d)", status);
+	return -1;
+}
+
+static int
+run_smtp(void)
+{
+	struct sendmail_smtp_cfg cfg = {
+		.hostname = mail_conf_get("myhostname"),
+		.size_limit = (size_t)mail_conf_size("message_size_limit"),
+		.deliver = smtp_deliver,
+	};
+
+	return sendmail_smtp_run(stdin, stdout, &cfg) == -1 ?
+	    SENDMAIL_EX_OSERR : 0;
+}
+
+/*
+ * Copies standard input to terndrop: CRLF becomes LF, and without -i a
+ * line holding only "." ends the message (Sendmail's convention).
+ */
+static void
+copy_message(struct drop_proc *p, bool ignore_dot)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		size_t len = (size_t)n;
+
+		if (line[len - 1] == '\n') {
+			len--;
+			if (len > 0 && line[len - 1] == '\r')
+				len--;
+			if (!ignore_dot && len == 1 && line[0] == '.')
+				break;
+			line[len++] = '\n';
+		} else if (!ignore_dot && len == 1 && line[0] == '.') {
+			break;
+		}
+		drop_write(p, line, len);
+		if (p->broken)
+			break;
+	}
+	if (ferror(stdin))
+		die(SENDMAIL_EX_OSERR, "read standard input: %s",
+		    strerror(errno));
+	free(line);
+}
+
+static int
+run_deliver(const struct sendmail_opts *o)
+{
+	struct sendmail_drop_env env;
+	struct drop_proc p;
+	struct passwd *pw;
+	struct buf envid;
+	const char *err, *sender = o->sender;
+	size_t i;
+	int status;
+
+	if (o->rcpts.n == 0 && !o->extract)
+		die(SENDMAIL_EX_USAGE, "no recipients specified");
+	sendmail_drop_env_init(&env);
+	if (sender == NULL) {
+		errno = 0;
+		pw = getpwuid(getuid());
+		if (pw == NULL)
+			die(SENDMAIL_EX_NOUSER, "no login name found for user "
+			    "ID %lu", (unsigned long)getuid());
+		sender = pw->pw_name;
+	}
+	if (sendmail_drop_set_sender(&env, sender, &err) == -1)
+		die(SENDMAIL_EX_DATAERR, "bad sender address: %s", err);
+	if (o->fullname != NULL &&
+	    sendmail_drop_set_fullname(&env, o->fullname, &err) == -1)
+		die(SENDMAIL_EX_DATAERR, "bad -F value: %s", err);
+	if (o->ret[0] != '\0' &&
+	    sendmail_drop_set_ret(&env, o->ret, &err) == -1)
+		die(SENDMAIL_EX_USAGE, "bad -R value: %s", err);
+	if (o->envid != NULL) {
+		buf_init(&envid, 0);
+		sendmail_drop_xtext(&envid, o->envid);
+		if (sendmail_drop_set_envid(&env, buf_cstr(&envid),
+		    &err) == -1)
+			die(SENDMAIL_EX_USAGE, "bad -V value: %s", err);
+		buf_deinit(&envid);
+	}
+	env.extract = o->extract;
+	for (i = 0; i < o->rcpts.n; i++)
+		if (sendmail_drop_add_rcpt(&env, o->rcpts.v[i], o->notify,
+		    &err) == -1)
+			die(SENDMAIL_EX_DATAERR, "bad recipient \"%s\": %s",
+			    o->rcpts.v[i], err);
+	drop_start(&p);
+	drop_envelope(&p, &env);
+	copy_message(&p, o->ignore_dot);
+	status = drop_finish(&p);
+	sendmail_drop_env_deinit(&env);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sendmail_opts o;
+	const char *err;
+	int status;
+
+	if (argc > 0 && argv[0] != NULL) {
+		const char *slash = strrchr(argv[0], '/');
+
+		progname = slash != NULL ? slash + 1 : argv[0];
+		if (!str_eq(progname, "mailq") &&
+		    !str_eq(progname, "newaliases"))
+			progname = "sendmail";
+	}
+	log_init(progname);
+	signal(SIGPIPE, SIG_IGN);
+	if (sendmail_opts_parse(&o, argc, argv, &err) == -1) {
+		fprintf(stderr, "%s: fatal: %s\n%s: %s\n", progname, err,
+		    progname, SENDMAIL_USAGE);
+		return SENDMAIL_EX_USAGE;
+	}
+	if (mail_conf_try_load(o.config_dir, NULL, false, &err) == -1)
+		die(SENDMAIL_EX_CONFIG, "%s", err);
+
+	switch (o.mode) {
+	case SENDMAIL_MODE_MAILQ:
+		exec_command("ternqueue", (const char *[]){ "-p", NULL });
+	case SENDMAIL_MODE_NEWALIASES:
+		exec_command("ternalias", NULL);
+	case SENDMAIL_MODE_FLUSH:
+		exec_command("ternqueue", (const char *[]){ "-f", NULL });
+	case SENDMAIL_MODE_FLUSH_SITE:
+		exec_command("ternqueue",
+		    (const char *[]){ "-s", o.site, NULL });
+	case SENDMAIL_MODE_QUEUE_RUNNER:
+		fprintf(stderr, "%s: warning: -q<interval> is not "
+		    "supported, ignored\n", progname);
+		status = 0;
+		break;
+	case SENDMAIL_MODE_SMTP:
+		status = run_smtp();
+		break;
+	case SENDMAIL_MODE_DELIVER:
+	default:
+		status = run_deliver(&o);
+		break;
+	}
+	sendmail_opts_deinit(&o);
+	mail_conf_unload();
+	return status;
+}
