@@ -586,10 +586,11 @@ qfile_commit(struct qfile_writer **wp, char qid_r[QID_SIZE],
 	}
 	if (w->err == 0 && fsync(w->fd) == -1)
 		qfile_w_error(w, "fsync", errno);
-	if (w->err == 0 && close(w->fd) == -1)
-		qfile_w_error(w, "close", errno);
-	else if (w->err == 0)
+	if (w->err == 0) {
+		if (close(w->fd) == -1)
+			qfile_w_error(w, "close", errno);
 		w->fd = -1;
+	}
 	if (w->err == 0) {
 		path = xasprintf("%s/%s", w->dir, w->qid);
 		if (qfile_rename_noreplace(w->tmp_path, path) == -1)

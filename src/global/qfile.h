@@ -127,7 +127,12 @@ struct qfile {
 int qfile_open(const char *dir, const char *qid, unsigned flags,
     struct qfile **qf_r, const char **err_r)
     __attribute__((warn_unused_result));
-/* As qfile_open, for an already open descriptor (maildrop files). */
+/*
+ * As qfile_open, for an already open descriptor (maildrop files; every
+ * field is untrusted, anything malformed is -2).  On success the qfile
+ * owns fd (qfile_free closes it); on failure fd stays the caller's.  name
+ * is kept in qid (cut to QID_MAX_LEN) for messages.
+ */
 int qfile_open_fd(int fd, const char *dir, const char *name,
     struct qfile **qf_r, const char **err_r)
     __attribute__((warn_unused_result));
@@ -153,7 +158,13 @@ int qfile_create(const char *dir, mode_t mode, struct qfile_writer **w_r,
 const char *qfile_writer_qid(const struct qfile_writer *w);
 /* Arrival time recorded in the T record. */
 const struct timeval *qfile_writer_arrival(const struct qfile_writer *w);
-/* Returns -1 when the value is not allowed (NUL, CR, LF, too long). */
+/*
+ * Returns -1 when the value is not allowed (any control character: bytes
+ * below 0x20 and 0x7f; a line longer than QFILE_LINE_MAX with its LF; a
+ * bad attribute name, notify or orcpt; an empty address).  The writer is
+ * still usable after such a -1.  notify and orcpt may be NULL for "-".
+ * Calls out of the order S, A*, R+, content are bugs (panic).
+ */
 int qfile_put_sender(struct qfile_writer *w, const char *sender)
     __attribute__((warn_unused_result));
 int qfile_put_attr(struct qfile_writer *w, const char *name,
@@ -176,7 +187,11 @@ void qfile_writer_abort(struct qfile_writer **wp);
  * Updates of an open (read-write) file.  qfile_log appends an L record
  * for recipient i; qfile_mark sets its state byte; both fsync (qfile_log
  * with sync false leaves that to the following qfile_mark).  qfile_warned
- * appends a W record.  -1 with err_r on an I/O error.
+ * appends a W record.  -1 with err_r on an I/O error.  i must be below
+ * nrcpts (panic otherwise).  qfile_log returns -1 for an action or DSN code
+ * that is not valid; relay NULL or "" is logged as "-"; control characters
+ * in text become spaces and it is cut to fit the line.  A cut last line
+ * left by a crash during an append is removed before appending.
  */
 int qfile_log(struct qfile *qf, size_t i, const char *action,
     const char *dsn, const char *relay, const char *text, bool sync,

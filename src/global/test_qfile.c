@@ -797,6 +797,101 @@ START_TEST(test_hostile_sizes)
 }
 END_TEST
 
+/* Every truncation of a good file is corrupt; no byte change crashes. */
+START_TEST(test_truncations_and_flips)
+{
+	static const char good[] = HDR Z5 "S a@b\nA envid=x+2By\n"
+	    "R - SUCCESS rfc822;c+40d c@d\n" BODY
+	    "L 0 17 delayed 4.4.1 mx.example text\nW 18\n";
+	size_t env_end = strlen(HDR Z5 "S a@b\nA envid=x+2By\n"
+	    "R - SUCCESS rfc822;c+40d c@d\n" BODY);
+	struct qfile *qf;
+	const char *err;
+	char *copy;
+	int fd, rc;
+
+	for (size_t n = 0; n < sizeof(good) - 1; n++) {
+		write_file("maildrop/f", good, n);
+		fd = open("maildrop/f", O_RDONLY);
+		rc = qfile_open_fd(fd, QFILE_MAILDROP, "f", &qf, &err);
+		/* Cut inside the log records: the cut line is ignored. */
+		ck_assert_msg(rc == (n >= env_end ? 0 : -2), "cut at %zu: %d",
+		    n, rc);
+		if (rc == 0)
+			qfile_free(&qf);
+		else
+			close(fd);
+	}
+	copy = xmemdup(good, sizeof(good));
+	for (size_t i = 0; i < sizeof(good) - 1; i++) {
+		static const char repl[] = { '\0', '\n', '\r', ' ', '9', 'X',
+		    '\xff', '+' };
+
+		for (size_t j = 0; j < sizeof(repl); j++) {
+			copy[i] = repl[j];
+			write_file("maildrop/f", copy, sizeof(good) - 1);
+			fd = open("maildrop/f", O_RDONLY);
+			rc = qfile_open_fd(fd, QFILE_MAILDROP, "f", &qf, &err);
+			ck_assert(rc == 0 || rc == -2);
+			if (rc == 0) {
+				ck_assert_uint_eq(qf->nrcpts, 1);
+				qfile_free(&qf);
+			} else {
+				close(fd);
+			}
+		}
+		copy[i] = good[i];
+	}
+	free(copy);
+}
+END_TEST
+
+START_TEST(test_chown_and_tmp_name)
+{
+	struct qfile_writer *w;
+	char qid[QID_SIZE];
+	const char *err;
+	DIR *d;
+	struct dirent *e;
+
+	ck_assert_int_eq(qfile_create(QFILE_MAILDROP, 0644, &w, &err), 0);
+	d = opendir(QFILE_MAILDROP);
+	while ((e = readdir(d)) != NULL)
+		ck_assert(!qid_valid(e->d_name));
+	closedir(d);
+	ck_assert_int_eq(qfile_writer_chown(w, geteuid(), getegid()), 0);
+	ck_assert_int_eq(qfile_put_sender(w, "a@b"), 0);
+	ck_assert_int_eq(qfile_put_attr(w, "flags", "extract"), 0);
+	ck_assert_int_eq(qfile_put_rcpt(w, "c@d", NULL, NULL), 0);
+	qfile_begin_content(w);
+	ck_assert_int_eq(qfile_commit(&w, qid, &err), 0);
+	{
+		char *p = xasprintf("maildrop/%s", qid), *text;
+		struct stat st;
+
+		ck_assert_int_eq(stat(p, &st), 0);
+		ck_assert_int_eq(st.st_mode & 0777, 0644);
+		text = read_whole(p);
+		ck_assert(str_has_suffix_ci(text, "\nZ 00000000000000000000\n"
+		    "S a@b\nA flags=extract\nR - - - c@d\nM\nX\n"));
+		free(text);
+		free(p);
+	}
+}
+END_TEST
+
+/* Writer order mistakes are bugs: they panic. */
+START_TEST(test_order_panics)
+{
+	struct qfile_writer *w;
+	const char *err;
+
+	ck_assert_int_eq(qfile_create(QFILE_INCOMING, 0600, &w, &err), 0);
+	if (qfile_put_rcpt(w, "a@b", NULL, NULL) == 0)
+		ck_abort_msg("no panic");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -819,6 +914,9 @@ suite(void)
 	tcase_add_loop_test(tc, test_xtext, 0, ARRAY_LEN(xtexts));
 	tcase_add_loop_test(tc, test_hostile, 0, ARRAY_LEN(files));
 	tcase_add_test(tc, test_hostile_sizes);
+	tcase_add_test(tc, test_truncations_and_flips);
+	tcase_add_test(tc, test_chown_and_tmp_name);
+	tcase_add_test_raise_signal(tc, test_order_panics, SIGABRT);
 	suite_add_tcase(s, tc);
 	return s;
 }
