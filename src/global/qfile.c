@@ -1406,6 +1406,10 @@ qfile_quarantine(const char *dir, const char *name, const char *reason)
 		log_warn("%s: cannot move to corrupt: bad file name", ename);
 		goto out;
 	}
+	if (str_eq(dir, QFILE_CORRUPT)) {
+		log_warn("%s: left in corrupt: %s", ename, ereason);
+		goto out;
+	}
 	src = xasprintf("%s/%s", dir, name);
 	for (i = 0; i < QFILE_QUARANTINE_TRIES; i++) {
 		free(dst);

@@ -428,6 +428,9 @@ START_TEST(test_quarantine)
 	ck_assert_int_eq(count_files(QFILE_MAILDROP, false), 0);
 	qfile_quarantine(QFILE_MAILDROP, "../x", "evil");
 	ck_assert_ptr_nonnull(strstr(last_log, "bad file name"));
+	qfile_quarantine(QFILE_CORRUPT, "x", "bad magic");
+	ck_assert_ptr_nonnull(strstr(last_log, "x: left in corrupt"));
+	ck_assert_int_eq(access("corrupt/x", F_OK), 0);
 	qfile_quarantine(QFILE_MAILDROP, "gone", "x");
 	ck_assert_ptr_nonnull(strstr(last_log, "gone: cannot move"));
 	log_set_hook(NULL, NULL);
@@ -778,6 +781,28 @@ START_TEST(test_hostile_sizes)
 	for (int i = 0; i <= QFILE_RCPT_MAX; i++)
 		buf_adds(&b, "R - - - c\n");
 	buf_adds(&b, BODY);
+	write_file("maildrop/f", b.data, b.len);
+	fd = open("maildrop/f", O_RDONLY);
+	ck_assert_int_eq(qfile_open_fd(fd, QFILE_MAILDROP, "f", &qf, &err),
+	    -2);
+	close(fd);
+	buf_deinit(&b);
+
+	/* Attributes: the last of a name counts; too many is corrupt. */
+	buf_init(&b, 0);
+	buf_adds(&b, HDR Z5 "S a@b\nA k=1\nA k=2\n");
+	buf_adds(&b, "R - - - c\n" BODY);
+	write_file("maildrop/f", b.data, b.len);
+	fd = open("maildrop/f", O_RDONLY);
+	ck_assert_int_eq(qfile_open_fd(fd, QFILE_MAILDROP, "f", &qf, &err),
+	    0);
+	ck_assert_str_eq(qfile_attr(qf, "k"), "2");
+	qfile_free(&qf);
+	buf_reset(&b);
+	buf_adds(&b, HDR Z5 "S a@b\n");
+	for (int i = 0; i < 5000; i++)
+		buf_adds(&b, "A k=v\n");
+	buf_adds(&b, "R - - - c\n" BODY);
 	write_file("maildrop/f", b.data, b.len);
 	fd = open("maildrop/f", O_RDONLY);
 	ck_assert_int_eq(qfile_open_fd(fd, QFILE_MAILDROP, "f", &qf, &err),
