@@ -148,7 +148,9 @@ show_content(const struct qfile *qf, unsigned what, const char **err_r)
 
 			if (in_header && bol && c == '\n') {
 				in_header = false;
-				continue;
+				if ((what & (CAT_HEADER | CAT_BODY)) !=
+				    (CAT_HEADER | CAT_BODY))
+					continue;
 			}
 			bol = c == '\n';
 			if (in_header ? (what & CAT_HEADER) :
