@@ -1241,11 +1241,18 @@ qfile_log(struct qfile *qf, size_t i, const char *action, const char *dsn,
 	int ret;
 
 	ASSERT(i < qf->nrcpts);
-	if (!qfile_action_ok(action) || !qfile_dsn_ok(dsn)) {
+	if (!qfile_action_ok(action)) {
 		errno = EINVAL;
-		*err_r = "bad action or DSN code for a log record";
+		*err_r = "bad action for a log record";
 		return -1;
 	}
+	/*
+	 * A malformed code from a delivery agent must not keep a delivery
+	 * from being recorded: use the generic code of the action's class.
+	 */
+	if (dsn == NULL || !qfile_dsn_ok(dsn))
+		dsn = str_eq(action, "failed") ? "5.0.0" :
+		    str_eq(action, "delayed") ? "4.0.0" : "2.0.0";
 	if (relay == NULL || *relay == '\0')
 		relay = "-";
 	if (text == NULL)

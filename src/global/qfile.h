@@ -188,10 +188,12 @@ void qfile_writer_abort(struct qfile_writer **wp);
  * for recipient i; qfile_mark sets its state byte; both fsync (qfile_log
  * with sync false leaves that to the following qfile_mark).  qfile_warned
  * appends a W record.  -1 with err_r on an I/O error.  i must be below
- * nrcpts (panic otherwise).  qfile_log returns -1 for an action or DSN code
- * that is not valid; relay NULL or "" is logged as "-"; control characters
- * in text become spaces and it is cut to fit the line.  A cut last line
- * left by a crash during an append is removed before appending.
+ * nrcpts (panic otherwise).  qfile_log returns -1 for an action that is
+ * not valid, and logs a malformed or NULL dsn as 2.0.0, 4.0.0 or 5.0.0
+ * after the action (delayed 4, failed 5, others 2); relay NULL or "" is
+ * logged as "-"; control characters in text become spaces and it is cut to
+ * fit the line.  A cut last line left by a crash during an append is
+ * removed before appending.
  */
 int qfile_log(struct qfile *qf, size_t i, const char *action,
     const char *dsn, const char *relay, const char *text, bool sync,

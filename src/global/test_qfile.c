@@ -286,7 +286,13 @@ START_TEST(test_mark_log_reopen)
 	ck_assert_int_eq(qfile_log(qf, 1, "bogus", "4.0.0", NULL, "", true,
 	    &err), -1);
 	ck_assert_int_eq(qfile_log(qf, 1, "delayed", "4.0", NULL, "", true,
-	    &err), -1);
+	    &err), 0);
+	ck_assert_str_eq(qf->rcpts[1].last_dsn, "4.0.0");
+	ck_assert_int_eq(qfile_log(qf, 1, "delayed", "4.4.2 x", NULL, "",
+	    true, &err), 0);
+	ck_assert_str_eq(qf->rcpts[1].last_dsn, "4.0.0");
+	ck_assert_int_eq(qfile_log(qf, 1, "delayed", "4.0.0", "a b\tc", "",
+	    true, &err), 0);
 	ck_assert(!qfile_all_done(qf));
 	qfile_free(&qf);
 
