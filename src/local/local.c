@@ -38,7 +38,7 @@ static struct dict **vmbox_dicts, **vuid_dicts, **vgid_dicts;
 static size_t vmbox_n, vuid_n, vgid_n;
 
 static void
-open_maps(const char *param, struct dict ***maps_r, size_t *n_r)
+open_maps(const char *param, int flags, struct dict ***maps_r, size_t *n_r)
 {
 	const struct strv *l = mail_conf_list(param);
 	const char *err;
@@ -46,7 +46,7 @@ open_maps(const char *param, struct dict ***maps_r, size_t *n_r)
 	*maps_r = xcalloc(l->n + 1, sizeof(**maps_r));
 	*n_r = l->n;
 	for (size_t i = 0; i < l->n; i++) {
-		(*maps_r)[i] = dict_open(l->v[i], DICT_FLAG_FOLD, &err);
+		(*maps_r)[i] = dict_open(l->v[i], flags, &err);
 		if ((*maps_r)[i] == NULL)
 			fatal("%s: %s", param, err);
 	}
@@ -56,10 +56,12 @@ void
 local_init(void)
 {
 	(void)signal(SIGPIPE, SIG_IGN);
-	open_maps("alias_maps", &local_alias_dicts, &local_alias_ndicts);
-	open_maps("virtual_mailbox_maps", &vmbox_dicts, &vmbox_n);
-	open_maps("virtual_uid_maps", &vuid_dicts, &vuid_n);
-	open_maps("virtual_gid_maps", &vgid_dicts, &vgid_n);
+	open_maps("alias_maps", DICT_FLAG_FOLD | DICT_FLAG_ALIAS,
+	    &local_alias_dicts, &local_alias_ndicts);
+	open_maps("virtual_mailbox_maps", DICT_FLAG_FOLD, &vmbox_dicts,
+	    &vmbox_n);
+	open_maps("virtual_uid_maps", DICT_FLAG_FOLD, &vuid_dicts, &vuid_n);
+	open_maps("virtual_gid_maps", DICT_FLAG_FOLD, &vgid_dicts, &vgid_n);
 }
 
 void
@@ -116,7 +118,8 @@ local_result(struct local_ctx *ctx, const char *to,
 	    st->status, st->dsn, st->text);
 	switch (st->status) {
 	case DELIVER_SENT:
-		ctx->nsent++;
+		if (ctx->nsent++ == 0)
+			ctx->first_sent = *st;
 		break;
 	case DELIVER_DEFER:
 		if (ctx->ndefer++ == 0)
@@ -445,8 +448,11 @@ one(const struct deliver_request *req, const struct buf *content,
 		*st = ctx.first_defer;
 	else if (ctx.nbounce > 0)
 		*st = ctx.first_bounce;
-	else if (ctx.nsent > 0)
-		local_status_set(st, DELIVER_SENT, "2.0.0", "delivered");
+	else if (ctx.nsent == 1)
+		*st = ctx.first_sent;
+	else if (ctx.nsent > 1)
+		local_status_set(st, DELIVER_SENT, "2.0.0",
+		    "delivered to %u destinations", ctx.nsent);
 	else
 		/* Every item was a duplicate or bad: nothing to deliver. */
 		local_status_set(st, DELIVER_SENT, "2.0.0", "discarded");

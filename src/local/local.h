@@ -247,7 +247,7 @@ struct local_ctx {
 	struct strv	 forwards;	/* users whose .forward is expanded */
 	unsigned	 leaves;
 	unsigned	 nsent, ndefer, nbounce;
-	struct local_status first_defer, first_bounce;
+	struct local_status first_sent, first_defer, first_bounce;
 };
 
 /* Delivers one destination as who (see local_run in local.c). */
