@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "str.h"
 #include "xalloc.h"
 
+#include "addr.h"
 #include "mail_conf.h"
 
 #include "sendmail_drop.h"
@@ -232,34 +234,123 @@ run_smtp(void)
  * Copies standard input to terndrop: CRLF becomes LF, and without -i a
  * line holding only "." ends the message (Sendmail's convention).
  */
+static size_t read_line(char **line, size_t *cap, bool ignore_dot);
+
 static void
 copy_message(struct drop_proc *p, bool ignore_dot)
 {
 	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	size_t cap = 0, len;
 
-	while ((n = getline(&line, &cap, stdin)) > 0) {
-		size_t len = (size_t)n;
-
-		if (line[len - 1] == '\n') {
-			len--;
-			if (len > 0 && line[len - 1] == '\r')
-				len--;
-			if (!ignore_dot && len == 1 && line[0] == '.')
-				break;
-			line[len++] = '\n';
-		} else if (!ignore_dot && len == 1 && line[0] == '.') {
-			break;
-		}
+	while ((len = read_line(&line, &cap, ignore_dot)) > 0) {
 		drop_write(p, line, len);
 		if (p->broken)
 			break;
 	}
-	if (ferror(stdin))
-		die(SENDMAIL_EX_OSERR, "read standard input: %s",
-		    strerror(errno));
 	free(line);
+}
+
+/* Most header bytes sendmail -t holds while it looks for recipients. */
+#define SENDMAIL_HEADER_MAX	((size_t)1024 * 1024)
+
+/*
+ * Reads one input line into *line (LF ending kept, CRLF made LF).
+ * Returns its length, 0 at end of input or at a "." line without -i.
+ */
+static size_t
+read_line(char **line, size_t *cap, bool ignore_dot)
+{
+	ssize_t n = getline(line, cap, stdin);
+	size_t len;
+
+	if (n <= 0) {
+		if (ferror(stdin))
+			die(SENDMAIL_EX_OSERR, "read standard input: %s",
+			    strerror(errno));
+		return 0;
+	}
+	len = (size_t)n;
+	if ((*line)[len - 1] == '\n') {
+		len--;
+		if (len > 0 && (*line)[len - 1] == '\r')
+			len--;
+		if (!ignore_dot && len == 1 && (*line)[0] == '.')
+			return 0;
+		(*line)[len++] = '\n';
+	} else if (!ignore_dot && len == 1 && (*line)[0] == '.') {
+		return 0;
+	}
+	return len;
+}
+
+/* Adds the addresses of one unfolded To:, Cc: or Bcc: field. */
+static void
+extract_field(struct strv *rcpts, const char *field, size_t len)
+{
+	static const char *const names[] = { "to:", "cc:", "bcc:" };
+	const char *err;
+	size_t i, n;
+
+	for (i = 0; i < 3; i++) {
+		n = strlen(names[i]);
+		if (len >= n && strncasecmp(field, names[i], n) == 0)
+			break;
+	}
+	if (i == 3)
+		return;
+	if (addr_parse_header_list(field + n, len - n,
+	    ADDR_BARE_LOCAL_OK | ADDR_SMTPUTF8, rcpts, &err) == -1)
+		fprintf(stderr, "%s: warning: ignoring a malformed %.*s "
+		    "header: %s\n", progname, (int)(n - 1), field, err);
+}
+
+/*
+ * sendmail -t: reads the header (RFC 5322 §2.2, folded lines joined) into
+ * hdr and the addresses of To:, Cc: and Bcc: into rcpts.  The queue file
+ * format needs a recipient, so sendmail extracts them here, as the
+ * submitting user, and hands them on as ordinary recipients (cleanup
+ * removes Bcc: from local submissions).  Returns false when the input
+ * ended within the header.
+ */
+static bool
+extract_header(struct buf *hdr, struct strv *rcpts, bool ignore_dot)
+{
+	struct buf field;
+	char *line = NULL;
+	size_t cap = 0, len;
+	bool more = true;
+
+	buf_init(&field, SENDMAIL_HEADER_MAX);
+	for (;;) {
+		len = read_line(&line, &cap, ignore_dot);
+		if (len == 0) {
+			more = false;
+			break;
+		}
+		if (buf_append(hdr, line, len) == -1)
+			die(SENDMAIL_EX_DATAERR, "message header too large");
+		if (line[0] == ' ' || line[0] == '\t') {
+			if (buf_append(&field, line, len - 1) == -1)
+				die(SENDMAIL_EX_DATAERR, "message header too "
+				    "large");
+			continue;
+		}
+		if (field.len > 0)
+			extract_field(rcpts, field.data, field.len);
+		buf_reset(&field);
+		/* An empty line or a non-header line ends the header. */
+		if (len == 1 || memchr(line, ':', len) == NULL ||
+		    strcspn(line, " \t:") != (size_t)(strchr(line, ':') -
+		    line))
+			break;
+		if (buf_append(&field, line, len - 1) == -1)
+			die(SENDMAIL_EX_DATAERR, "message header too large");
+	}
+	if (field.len > 0)
+		extract_field(rcpts, field.data, field.len);
+	buf_deinit(&field);
+	free(line);
+	return more;
 }
 
 static int
@@ -268,13 +359,24 @@ run_deliver(const struct sendmail_opts *o)
 	struct sendmail_drop_env env;
 	struct drop_proc p;
 	struct passwd *pw;
-	struct buf envid;
+	struct buf envid, hdr;
+	struct strv rcpts;
 	const char *err, *sender = o->sender;
+	bool more = true;
 	size_t i;
 	int status;
 
 	if (o->rcpts.n == 0 && !o->extract)
 		die(SENDMAIL_EX_USAGE, "no recipients specified");
+	strv_init(&rcpts);
+	for (i = 0; i < o->rcpts.n; i++)
+		strv_push(&rcpts, o->rcpts.v[i]);
+	buf_init(&hdr, SENDMAIL_HEADER_MAX);
+	if (o->extract) {
+		more = extract_header(&hdr, &rcpts, o->ignore_dot);
+		if (rcpts.n == 0)
+			die(SENDMAIL_EX_USAGE, "no recipients specified");
+	}
 	sendmail_drop_env_init(&env);
 	if (sender == NULL) {
 		errno = 0;
@@ -300,17 +402,20 @@ run_deliver(const struct sendmail_opts *o)
 			die(SENDMAIL_EX_USAGE, "bad -V value: %s", err);
 		buf_deinit(&envid);
 	}
-	env.extract = o->extract;
-	for (i = 0; i < o->rcpts.n; i++)
-		if (sendmail_drop_add_rcpt(&env, o->rcpts.v[i], o->notify,
+	for (i = 0; i < rcpts.n; i++)
+		if (sendmail_drop_add_rcpt(&env, rcpts.v[i], o->notify,
 		    &err) == -1)
 			die(SENDMAIL_EX_DATAERR, "bad recipient \"%s\": %s",
-			    o->rcpts.v[i], err);
+			    rcpts.v[i], err);
 	drop_start(&p);
 	drop_envelope(&p, &env);
-	copy_message(&p, o->ignore_dot);
+	drop_write(&p, hdr.data, hdr.len);
+	if (more)
+		copy_message(&p, o->ignore_dot);
 	status = drop_finish(&p);
 	sendmail_drop_env_deinit(&env);
+	strv_deinit(&rcpts);
+	buf_deinit(&hdr);
 	return status;
 }
 
