@@ -753,6 +753,9 @@ report(struct qmgr_msg *m, enum dsn_report_kind kind, enum rcpt_res res,
 	rc = n == 0 ? QMGR_BOUNCE_DISCARDED :
 	    qmgr_bounce_send(m->qf, kind, rr, n, retry_until);
 	free(rr);
+	/* The report was queued without a wakeup: take it up now. */
+	if (rc == QMGR_BOUNCE_SENT)
+		qmgr_scan_request(false);
 	return rc;
 }
 
@@ -785,8 +788,10 @@ msg_end(struct qmgr_msg *m)
 		if (m->ri[i].res == RES_BOUNCE)
 			nfailed++;
 	if (nfailed > 0) {
-		if (report(m, DSN_REPORT_FAILURE, RES_BOUNCE, "failed", 0) ==
-		    QMGR_BOUNCE_TEMP)
+		enum qmgr_bounce_rc rc = report(m, DSN_REPORT_FAILURE,
+		    RES_BOUNCE, "failed", 0);
+
+		if (rc == QMGR_BOUNCE_TEMP)
 			keep = true;
 		else if (ntodo > 0) {
 			/* Reported: done, so the next pass does not. */
