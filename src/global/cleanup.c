@@ -737,6 +737,8 @@ cleanup_finish(struct cleanup **cp, char qid_r[QID_SIZE],
 		if (c->last != '\n')
 			content_put(c, "\n", 1);
 		if (qfile_commit(&c->w, qid_r, &err) == -1) {
+			if (str_has_prefix(err, "queue file write error: "))
+				err += strlen("queue file write error: ");
 			str_fmt_buf(cleanup_reason_buf,
 			    sizeof(cleanup_reason_buf),
 			    "4.3.0 queue file write error: %s", err);
@@ -755,6 +757,9 @@ cleanup_finish(struct cleanup **cp, char qid_r[QID_SIZE],
 		}
 		*reason_r = "2.0.0 Ok";
 	} else {
+		/* Refusals are the caller's to log; a failing disk is not. */
+		if (status == CLEANUP_TEMP)
+			log_qid_warn(c->qid, "%s", c->reason);
 		qid_r[0] = '\0';
 		*reason_r = c->reason;
 	}

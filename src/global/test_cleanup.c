@@ -11,9 +11,11 @@
 
 #include <dirent.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -522,6 +524,25 @@ START_TEST(test_wakeup_without_qmgr)
 }
 END_TEST
 
+/* A write error (here EFBIG) is a temporary failure and leaves no file. */
+START_TEST(test_write_error)
+{
+	struct rlimit rl = { 8192, 8192 };
+	struct result r;
+	char *big = xmalloc(65536);
+
+	memset(big, 'x', 65536);
+	memcpy(big, "Subject: x\n\n", 13);
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	submit(0, &smtp_origin, "s@x.example", "a@y.example", big, 65536, 0,
+	    &r);
+	ck_assert_int_eq(r.status, CLEANUP_TEMP);
+	ck_assert(str_has_prefix(r.reason, "4.3.0 queue file write error: "));
+	free(big);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -541,6 +562,7 @@ suite(void)
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_abort);
 	tcase_add_test(tc, test_wakeup_without_qmgr);
+	tcase_add_test(tc, test_write_error);
 	suite_add_tcase(s, tc);
 	return s;
 }
