@@ -265,6 +265,26 @@ enum qfile_wstage {
 	QFILE_W_CONTENT,	/* content bytes */
 };
 
+/*
+ * True when a "flags" attribute value holds "extract" (sendmail -t): such
+ * a maildrop file may have no R record, the recipients come from the
+ * header when pickup runs it through cleanup.
+ */
+static bool
+qfile_flags_extract(const char *flags)
+{
+	struct strv v;
+	bool found;
+
+	if (flags == NULL)
+		return false;
+	strv_init(&v);
+	strv_split(&v, flags, ",");
+	found = strv_find(&v, "extract") >= 0;
+	strv_deinit(&v);
+	return found;
+}
+
 struct qfile_writer {
 	char		*dir;
 	char		*tmp_path;
@@ -277,6 +297,7 @@ struct qfile_writer {
 	enum qfile_wstage stage;
 	size_t		 nrcpts;
 	uint64_t	 content_size;
+	bool		 extract;	/* "A flags=extract": R records optional */
 	int		 err;		/* sticky errno; 0 while all is well */
 	const char	*err_what;	/* "write", "fsync"... */
 };
@@ -475,6 +496,8 @@ qfile_put_attr(struct qfile_writer *w, const char *name, const char *value)
 	ASSERT(w->stage == QFILE_W_ATTRS);
 	if (!qfile_attr_name_ok(name) || !qfile_text_ok(value, strlen(value)))
 		return -1;
+	if (str_eq(name, "flags") && qfile_flags_extract(value))
+		w->extract = true;
 	line = xasprintf("A %s=%s", name, value);
 	rc = qfile_w_record(w, line, strlen(line));
 	free(line);
@@ -511,7 +534,8 @@ qfile_put_rcpt(struct qfile_writer *w, const char *addr, const char *notify,
 void
 qfile_begin_content(struct qfile_writer *w)
 {
-	ASSERT(w->stage == QFILE_W_RCPTS);
+	ASSERT(w->stage == QFILE_W_RCPTS ||
+	    (w->stage == QFILE_W_ATTRS && w->extract));
 	qfile_w_add(w, "M\n", 2);
 	w->stage = QFILE_W_CONTENT;
 }
@@ -910,7 +934,9 @@ qfile_parse_envelope(struct qfile *qf, struct qfile_reader *r,
 			st = QFILE_R_T;
 			continue;
 		}
-		if ((st >= QFILE_R_R && str_eq(line, "M"))) {
+		if (str_eq(line, "M") && (st >= QFILE_R_R ||
+		    (st == QFILE_R_A &&
+		    qfile_flags_extract(qfile_attr(qf, "flags"))))) {
 			qf->content_off = off + 2;
 			st = QFILE_R_DONE;
 			continue;

@@ -39,7 +39,8 @@
  * Attribute names (A records), all optional: envid (RFC 3461 ENVID,
  * xtext), ret (FULL or HDRS), client_name, client_addr, helo, protocol,
  * sasl_user, origin_uid (submitting user of a maildrop file), fullname
- * (sendmail -F), flags (maildrop only: a comma list of "extract" for -t).
+ * (sendmail -F), flags (maildrop only: a comma list of "extract" for -t;
+ * a file with "extract" may have no R record).
  * Readers ignore attribute names they do not know.
  *
  * Crash safety: a file is written under a temporary name in its directory,
