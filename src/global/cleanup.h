@@ -87,9 +87,15 @@ void cleanup_write(struct cleanup *c, const void *p, size_t n);
  * Ends the message: the header is processed, the queue file committed to
  * incoming/ and qmgr woken (unless F_NO_WAKEUP).  Returns CLEANUP_OK with
  * the queue ID, else the class with an SMTP-style reason in reason_r
- * ("5.3.4 message size exceeds limit", "4.3.0 queue file write error:
- * No space left on device") and nothing queued.  Frees *cp.  Logs
- * "QID: message-id=<...>" on success, as Postfix's cleanup does.
+ * ("5.3.4 message size exceeds fixed limit", "5.6.0 header field too
+ * long", "5.6.0 too many header fields", "5.6.0 NUL character in message
+ * header", "5.4.6 too many hops", "5.1.3 no recipients specified",
+ * "5.1.3 bad recipient address syntax", "5.1.7 bad sender address
+ * syntax", "4.3.0 queue file write error: No space left on device") and
+ * nothing queued.  Frees *cp.  Logs "QID: message-id=<...>" on success,
+ * as Postfix's cleanup does, and a TEMP failure as a warning; PERM
+ * refusals are the caller's to log.  reason_r stays valid until the next
+ * cleanup call.
  */
 enum cleanup_status cleanup_finish(struct cleanup **cp, char qid_r[QID_SIZE],
     const char **reason_r) __attribute__((warn_unused_result));
