@@ -409,12 +409,15 @@ START_TEST(test_corrupt_and_leftover)
 }
 END_TEST
 
-static const char *const hostile[] = {
-	"\x00\x00\x00\x05garbage",
-	"\xff\xff\xff\xff",
-	"\x00\x00\x00\x02\x01",
-	"\x00\x00",
-	"",
+static const struct {
+	const char	*bytes;
+	size_t		 len;
+} hostile[] = {
+	{ "\x00\x00\x00\x07garbage", 11 },	/* not a field */
+	{ "\xff\xff\xff\xff", 4 },		/* too long */
+	{ "\x00\x00\x00\x02\x01", 5 },	/* truncated */
+	{ "\x00\x00", 2 },			/* short header */
+	{ "\x00\x00\x00\x00", 4 },		/* empty frame */
 };
 
 START_TEST(test_hostile)
@@ -429,7 +432,7 @@ START_TEST(test_hostile)
 	for (size_t i = 0; i < ARRAY_LEN(hostile); i++) {
 		fd = ipc_connect("public/qmgr", 1000, &err);
 		ck_assert_int_ne(fd, -1);
-		(void)!write(fd, hostile[i], i < 3 ? (i == 1 ? 4 : 9) : 2);
+		(void)!write(fd, hostile[i].bytes, hostile[i].len);
 		close(fd);
 	}
 	/* Unknown request, bad queue ID, CR/LF in a site. */
