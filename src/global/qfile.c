@@ -620,7 +620,13 @@ qfile_commit(struct qfile_writer **wp, char qid_r[QID_SIZE],
 		if (qfile_rename_noreplace(w->tmp_path, path) == -1)
 			qfile_w_error(w, "rename", errno);
 	}
-	if (w->err == 0 && safefile_fsync_dir(w->dir, &err) == -1) {
+	/*
+	 * maildrop/ is write-only for terndrop (mode 1730), which therefore
+	 * cannot open it to sync it: there the fsync'd file and the
+	 * journaled rename are all it gets, as with Postfix's postdrop.
+	 */
+	if (w->err == 0 && safefile_fsync_dir(w->dir, &err) == -1 &&
+	    !(errno == EACCES && str_eq(w->dir, QFILE_MAILDROP))) {
 		/* Not durable: the caller will report failure, so undo. */
 		qfile_w_error(w, "directory fsync", errno);
 		(void)unlink(path);
