@@ -19,8 +19,12 @@ free_port() {
 }
 
 mkdir -p "$D/etc" "$D/libexec"
-ln -sf "$B/src/master/master" "$D/libexec/master"
-ln -sf "$B/src/echod/echod" "$D/libexec/echod"
+for d in master/master echod/echod qmgr/qmgr local/local pickup/pickup \
+    showq/showq; do
+	ln -sf "$B/src/$d" "$D/libexec/${d##*/}"
+done
+mkdir -p "$D/mail"
+chmod 1777 "$D/mail"
 # As root, master runs as root and the services as nobody (a real
 # installation has a dedicated mail_owner, "tern"); otherwise everything
 # runs as the invoking user.
@@ -48,7 +52,13 @@ fi
 	"inet_interfaces = 127.0.0.1" \
 	"inet_protocols = ipv4" \
 	"alias_maps = hash:$D/etc/aliases" \
-	"alias_database = hash:$D/etc/aliases"
+	"alias_database = hash:$D/etc/aliases" \
+	"mydestination = demo.localhost, localhost" \
+	"mail_spool_directory = $D/mail"
+# A demo mailbox that works whoever runs this: an alias to a file.
+if ! grep -q '^demo:' "$D/etc/aliases"; then
+	echo "demo: $D/mail/demo.mbox" >> "$D/etc/aliases"
+fi
 MAIL_CONFIG=$D/etc
 export MAIL_CONFIG
 if "$BIN/tern" status 2>/dev/null; then
@@ -61,9 +71,14 @@ fi
 PORT=$(free_port)
 cat > "$D/etc/master.cf" <<EOF
 # The demo's services (see tern-master.cf(5)).  Later versions add SMTP,
-# IMAP and POP3 here; for now: the echo test service on a loopback port
-# and on a UNIX socket that master wakes up every 60 seconds.
+# IMAP and POP3 here; for now: the mail pipeline (sendmail -> pickup ->
+# qmgr -> local), and the echo test service on a loopback port and on a
+# UNIX socket that master wakes up every 60 seconds.
 # service type  private unpriv  chroot  wakeup  maxproc command
+pickup    unix  n       -       n       60      1       pickup
+qmgr      unix  n       -       n       300     1       qmgr
+showq     unix  n       -       n       -       -       showq
+local     unix  -       n       n       -       -       local
 127.0.0.1:$PORT inet n -       n       -       4       echod
 echo      unix  -       -       n       60      1       echod
 EOF
@@ -111,9 +126,27 @@ for line in ("hello, tern", "quit"):
     print("S: " + f.readline().decode().rstrip())
 EOF
 echo
-echo "== the log ($D/maillog)"
-tail -n 5 "$D/maillog"
+echo "== a message through the queue: sendmail -> pickup -> qmgr -> local"
+printf 'Subject: hello from the demo\n\nIt works.\n' |
+    "$BIN/sendmail" -i demo
+i=0
+until grep -q '^Subject: hello from the demo' "$D/mail/demo.mbox" \
+    2>/dev/null; do
+	i=$((i + 1))
+	if [ "$i" -gt 100 ]; then
+		echo "demo: the message was not delivered; see $D/maillog" >&2
+		break
+	fi
+	sleep 0.1
+done
+cat "$D/mail/demo.mbox" 2>/dev/null || :
+"$BIN/ternqueue" -p || :
 echo
+echo "== the log ($D/maillog)"
+tail -n 8 "$D/maillog"
+echo
+echo "Send mail:   echo hi | MAIL_CONFIG=$D/etc $BIN/sendmail demo"
+echo "             (delivered to $D/mail/demo.mbox; mailq: $BIN/ternqueue -p)"
 echo "Talk to it:  nc 127.0.0.1 $PORT   (or telnet)"
 echo "Configure:   MAIL_CONFIG=$D/etc $BIN/ternconf -e myhostname=other.example"
 echo "             $BIN/tern -c $D/etc reload"

@@ -56,55 +56,6 @@ die(int status, const char *fmt, ...)
 	exit(status);
 }
 
-/*
- * SECURITY: a setgid terndrop must not let a user point it at a
- * configuration of their own (whose queue_directory could be anything
- * the group may write).  A directory other than the default is accepted
- * when terndrop runs without elevated privileges, when the real user is
- * root, or when every component of the directory's real path is owned by
- * root and not writable by others (a sticky directory such as /tmp is
- * fine) and its main.cf is root's and not writable by others: such a
- * configuration was set up by root, like Postfix's
- * alternate_config_directories.
- */
-static bool
-config_trusted(const char *dir, const char **err_r)
-{
-	char *real, *p, *cf;
-	struct stat st;
-	int fd;
-
-	if (getuid() == 0 || (getegid() == getgid() && geteuid() == getuid()))
-		return true;
-	if (str_eq(dir, DEF_CONFIG_DIR))
-		return true;
-	real = realpath(dir, NULL);
-	if (real == NULL) {
-		*err_r = "cannot resolve the directory";
-		return false;
-	}
-	for (p = real + strlen(real); p > real; ) {
-		if (stat(real, &st) == -1 || st.st_uid != 0 ||
-		    ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
-		    (st.st_mode & S_ISVTX) == 0)) {
-			free(real);
-			*err_r = "a directory on its path is not root's";
-			return false;
-		}
-		while (p > real && *p != '/')
-			p--;
-		*p = '\0';
-	}
-	free(real);
-	cf = xasprintf("%s/main.cf", dir);
-	fd = safefile_open_trusted(cf, 0, err_r);
-	free(cf);
-	if (fd == -1)
-		return false;
-	close(fd);
-	return true;
-}
-
 struct reader {
 	char	buf[TERNDROP_CHUNK];
 	size_t	len;
@@ -250,7 +201,7 @@ main(int argc, char **argv)
 		dir = xstrdup(e);
 	if (clearenv() != 0)
 		die(SENDMAIL_EX_OSERR, "cannot clear the environment");
-	if (dir != NULL && !config_trusted(dir, &err))
+	if (dir != NULL && !mail_conf_dir_trusted(dir, &err))
 		die(SENDMAIL_EX_NOPERM, "configuration directory %s is not "
 		    "trusted: %s", dir, err);
 	if (mail_conf_try_load(dir != NULL ? dir : DEF_CONFIG_DIR, NULL,

@@ -155,22 +155,21 @@ flush(const char *qid, const char *site)
 }
 
 /*
- * SECURITY: a setgid ternqueue must not let its caller choose the
- * configuration (and with it queue_directory, maillog_file and the
- * sockets it talks to with the group's rights): only root may.
+ * SECURITY: a setgid ternqueue must not let its caller choose a
+ * configuration of their own (and with it queue_directory, maillog_file
+ * and the sockets it talks to with the group's rights).
  */
 static void
 check_config_choice(const char *dir)
 {
-	const char *env = getenv("MAIL_CONFIG");
+	const char *env = getenv("MAIL_CONFIG"), *err;
 
-	if (getegid() == getgid() || getuid() == 0)
-		return;
 	if (dir == NULL)
 		dir = env;
-	if (dir != NULL && dir[0] != '\0' && !str_eq(dir, DEF_CONFIG_DIR))
-		die(EX_NOPERM_, "%s: permission denied: only the default "
-		    "configuration may be used", dir);
+	if (dir != NULL && dir[0] != '\0' &&
+	    !mail_conf_dir_trusted(dir, &err))
+		die(EX_NOPERM_, "%s: permission denied: configuration "
+		    "directory not trusted: %s", dir, err);
 }
 
 int

@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "log.h"
 #include "mastercf.h"
 #include "param.h"
+#include "safefile.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -211,4 +214,51 @@ mail_conf_master(const char **err_r)
 	    (unsigned)mail_conf_int("default_process_limit"), &mc, err_r);
 	free(path);
 	return rc == 0 ? mc : NULL;
+}
+
+/*
+ * SECURITY: see mail_conf.h.  A directory other than the default is
+ * accepted when the program runs without elevated privileges, when the real user is
+ * root, or when every component of the directory's real path is owned by
+ * root and not writable by others (a sticky directory such as /tmp is
+ * fine) and its main.cf is root's and not writable by others: such a
+ * configuration was set up by root, like Postfix's
+ * alternate_config_directories.
+ */
+bool
+mail_conf_dir_trusted(const char *dir, const char **err_r)
+{
+	char *real, *p, *cf;
+	struct stat st;
+	int fd;
+
+	if (getuid() == 0 || (getegid() == getgid() && geteuid() == getuid()))
+		return true;
+	if (str_eq(dir, DEF_CONFIG_DIR))
+		return true;
+	real = realpath(dir, NULL);
+	if (real == NULL) {
+		*err_r = "cannot resolve the directory";
+		return false;
+	}
+	for (p = real + strlen(real); p > real; ) {
+		if (stat(real, &st) == -1 || st.st_uid != 0 ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+		    (st.st_mode & S_ISVTX) == 0)) {
+			free(real);
+			*err_r = "a directory on its path is not root's";
+			return false;
+		}
+		while (p > real && *p != '/')
+			p--;
+		*p = '\0';
+	}
+	free(real);
+	cf = xasprintf("%s/main.cf", dir);
+	fd = safefile_open_trusted(cf, 0, err_r);
+	free(cf);
+	if (fd == -1)
+		return false;
+	close(fd);
+	return true;
 }

@@ -71,6 +71,18 @@ struct mastercf *mail_conf_master(const char **err_r);
 int mail_conf_open_log(const char **err_r)
     __attribute__((warn_unused_result));
 
+/*
+ * SECURITY: whether a set-group-id program (terndrop, ternqueue) may use
+ * the configuration directory dir chosen by its caller (-c or
+ * MAIL_CONFIG), since that configuration names the queue directory and
+ * sockets it then uses with the group's rights.  True without elevated
+ * privileges, for the real user root, for the default directory, and for
+ * a directory set up by root: every component of its real path owned by
+ * root and not writable by others (sticky directories such as /tmp
+ * excepted) and its main.cf root's and not writable by others (like
+ * Postfix's alternate_config_directories).  False with err_r otherwise.
+ */
+bool mail_conf_dir_trusted(const char *dir, const char **err_r);
 /* Frees everything loaded (for tests and leak checkers). */
 void mail_conf_unload(void);
 
