@@ -29,6 +29,7 @@
 #include "xalloc.h"
 
 #include "mail_conf.h"
+#include "mail_dirs.h"
 #include "qfile.h"
 #include "qid.h"
 #include "showq_client.h"
@@ -319,21 +320,6 @@ cat_path(const char *path, unsigned what, bool *missing_r)
 	return rc;
 }
 
-static bool
-queue_admin(void)
-{
-	uid_t uid = getuid();
-	struct passwd *pw;
-	struct stat st;
-
-	if (uid == 0)
-		return true;
-	if ((pw = getpwnam(mail_conf_get("mail_owner"))) != NULL &&
-	    pw->pw_uid == uid)
-		return true;
-	return stat(".", &st) == 0 && st.st_uid == uid;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -369,7 +355,7 @@ main(int argc, char **argv)
 			    strerror(errno));
 			return 1;
 		}
-		if (!queue_admin()) {
+		if (!mail_dirs_queue_admin()) {
 			fprintf(stderr, "terncat: fatal: permission denied\n");
 			return EX_NOPERM_;
 		}

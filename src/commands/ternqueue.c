@@ -27,6 +27,7 @@
 
 #include "addr.h"
 #include "mail_conf.h"
+#include "mail_dirs.h"
 #include "mail_trigger.h"
 #include "qid.h"
 #include "showq_client.h"
@@ -61,22 +62,6 @@ usage(void)
 	exit(EX_USAGE_);
 }
 
-/* Root, mail_owner, or the owner of queue_directory (instance mode). */
-static bool
-queue_admin(void)
-{
-	uid_t uid = getuid();
-	struct passwd *pw;
-	struct stat st;
-
-	if (uid == 0)
-		return true;
-	if ((pw = getpwnam(mail_conf_get("mail_owner"))) != NULL &&
-	    pw->pw_uid == uid)
-		return true;
-	return stat(".", &st) == 0 && st.st_uid == uid;
-}
-
 /* Gives up the setgid group for good. */
 static void
 drop_group(void)
@@ -109,7 +94,7 @@ list(enum showq_format format)
 	fd = ipc_connect(SHOWQ_SERVICE_PATH, ipc_timeout_ms(), &err);
 	drop_group();
 	if (fd == -1) {
-		if (!queue_admin())
+		if (!mail_dirs_queue_admin())
 			die(EX_TEMPFAIL_, "cannot connect to the showq "
 			    "service: %s", err);
 		/* The owner may read the queue directly (as postqueue). */
@@ -138,7 +123,7 @@ flush(const char *qid, const char *site)
 	const char *err;
 
 	drop_group();
-	if (!queue_admin())
+	if (!mail_dirs_queue_admin())
 		die(EX_NOPERM_, "permission denied");
 	buf_init(&frame, 0);
 	attr_frame_begin(&w, &frame);

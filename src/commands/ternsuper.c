@@ -229,21 +229,6 @@ usage(void)
 	exit(EX_USAGE_);
 }
 
-static bool
-queue_admin(void)
-{
-	uid_t uid = getuid();
-	struct passwd *pw;
-	struct stat st;
-
-	if (uid == 0)
-		return true;
-	if ((pw = getpwnam(mail_conf_get("mail_owner"))) != NULL &&
-	    pw->pw_uid == uid)
-		return true;
-	return stat(".", &st) == 0 && st.st_uid == uid;
-}
-
 /* Applies op to QUEUE/ID; 1 done, 0 not there, -1 failed (warned). */
 static int
 super_apply(enum super_op op, const char *queue, const char *id)
@@ -494,7 +479,7 @@ main(int argc, char **argv)
 		    mail_conf_get("queue_directory"), strerror(errno));
 		exit(1);
 	}
-	if (!queue_admin()) {
+	if (!mail_dirs_queue_admin()) {
 		fprintf(stderr, "ternsuper: fatal: permission denied\n");
 		exit(EX_NOPERM_);
 	}

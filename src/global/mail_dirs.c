@@ -437,3 +437,18 @@ out:
 	free(c.setgid_name);
 	return c.rc;
 }
+
+bool
+mail_dirs_queue_admin(void)
+{
+	uid_t uid = getuid();
+	struct passwd *pw;
+	struct stat st;
+
+	if (uid == 0)
+		return true;
+	if ((pw = getpwnam(mail_conf_get("mail_owner"))) != NULL &&
+	    pw->pw_uid == uid)
+		return true;
+	return stat(".", &st) == 0 && st.st_uid == uid;
+}

@@ -42,4 +42,11 @@
 int mail_dirs_check(bool fix, struct strv *report)
     __attribute__((warn_unused_result));
 
+/*
+ * True when the real user may change the queue: root, mail_owner, or the
+ * owner of the current directory (queue_directory; in instance mode the
+ * invoking user).  Listing the queue needs no such right.
+ */
+bool mail_dirs_queue_admin(void);
+
 #endif
