@@ -45,6 +45,8 @@ struct local_status {
 };
 
 /* Sets *st; text is printf-formatted. */
+/* The DSN code of a local write error (RFC 3463: 4.2.2 mailbox full). */
+const char *local_errno_dsn(int e);
 void local_status_set(struct local_status *st, enum deliver_status status,
     const char *dsn, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

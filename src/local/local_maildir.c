@@ -77,12 +77,6 @@ local_mkdirs(const char *path, mode_t mode)
 	return rc;
 }
 
-static const char *
-errno_dsn(int e)
-{
-	return e == ENOSPC || e == EDQUOT || e == EFBIG ? "4.2.2" : "4.2.0";
-}
-
 static int
 write_all(int fd, const char *p, size_t n)
 {
@@ -131,7 +125,7 @@ local_maildir_deliver(const char *dir, const struct local_msg *msg,
 		if (stat(sub, &sb) == -1 && (errno != ENOENT ||
 		    local_mkdirs(sub, 0700) == -1)) {
 			e = errno;
-			local_status_set(st, DELIVER_DEFER, errno_dsn(e),
+			local_status_set(st, DELIVER_DEFER, local_errno_dsn(e),
 			    "cannot create maildir %s: %s", sub,
 			    strerror(e));
 			free(sub);
@@ -158,7 +152,7 @@ local_maildir_deliver(const char *dir, const struct local_msg *msg,
 			break;
 		if (errno != EEXIST || tries >= 10) {
 			e = errno;
-			local_status_set(st, DELIVER_DEFER, errno_dsn(e),
+			local_status_set(st, DELIVER_DEFER, local_errno_dsn(e),
 			    "cannot create maildir file %s: %s", tmp,
 			    strerror(e));
 			goto out;
@@ -184,7 +178,7 @@ local_maildir_deliver(const char *dir, const struct local_msg *msg,
 	if (fd == -1 || fsync(fd) == -1) {
 		e = errno;
 		(void)unlink(new);
-		local_status_set(st, DELIVER_DEFER, errno_dsn(e),
+		local_status_set(st, DELIVER_DEFER, local_errno_dsn(e),
 		    "cannot sync maildir %s/new: %s", dir, strerror(e));
 		goto out;
 	}
@@ -193,7 +187,7 @@ local_maildir_deliver(const char *dir, const struct local_msg *msg,
 fail_unlink:
 	e = errno;
 	(void)unlink(tmp);
-	local_status_set(st, DELIVER_DEFER, errno_dsn(e),
+	local_status_set(st, DELIVER_DEFER, local_errno_dsn(e),
 	    "cannot write maildir file %s: %s", tmp, strerror(e));
 out:
 	if (fd != -1)

@@ -165,13 +165,6 @@ local_mbox_write(int fd, const struct local_msg *msg, time_t now)
 	return rc;
 }
 
-/* The DSN code of a local write error (RFC 3463: 4.2.2 mailbox full). */
-static const char *
-errno_dsn(int e)
-{
-	return e == ENOSPC || e == EDQUOT || e == EFBIG ? "4.2.2" : "4.2.0";
-}
-
 /*
  * Takes PATH.lock: 1 taken, 0 the directory is not writable for us (no
  * dotlock then), -1 timed out or failed.  A lock older than
@@ -274,12 +267,12 @@ local_mbox_deliver(const char *path, const struct local_msg *msg,
 		e = errno;
 		/* Rollback: no half entry stays behind. */
 		if (ftruncate(fd, sb.st_size) == -1)
-			local_status_set(st, DELIVER_DEFER, errno_dsn(e),
+			local_status_set(st, DELIVER_DEFER, local_errno_dsn(e),
 			    "cannot update mailbox %s: %s (and cannot "
 			    "truncate it: %s)", path, strerror(e),
 			    strerror(errno));
 		else
-			local_status_set(st, DELIVER_DEFER, errno_dsn(e),
+			local_status_set(st, DELIVER_DEFER, local_errno_dsn(e),
 			    "cannot update mailbox %s: %s", path,
 			    strerror(e));
 		goto out;

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,12 @@
 #include "str.h"
 
 #include "local.h"
+
+const char *
+local_errno_dsn(int e)
+{
+	return e == ENOSPC || e == EDQUOT || e == EFBIG ? "4.2.2" : "4.2.0";
+}
 
 void
 local_status_set(struct local_status *st, enum deliver_status status,
