@@ -149,15 +149,19 @@ START_TEST(test_scan)
 END_TEST
 
 /* Hostile maildrop files, each named by a valid queue ID. */
-static const char *const hostile[] = {
-	"garbage\n",
-	"",
-	"TERNQ 1\nT 1.000000\nS x\nR - - - joe\nM\ngarbage\n",
-	"TERNQ 1\nT 1.000000\nZ 00000000000000000002\nS x\nM\nab\nX\n",
-	"TERNQ 1\nT 1.000000\nZ 00000000000000000099\nS x\nR - - - a\nM\nab\n"
-	    "X\n",
-	"TERNQ 1\nT 1.000000\nZ 00000000000000000002\nS x\0y\nR - - - a\nM\n"
-	    "ab\nX\n",
+#define H(s)	{ s, sizeof(s) - 1 }
+static const struct {
+	const char	*data;
+	size_t		 len;
+} hostile[] = {
+	H("garbage\n"),
+	H(""),
+	H("TERNQ 1\nT 1.000000\nS x\nR - - - joe\nM\ngarbage\n"),
+	H("TERNQ 1\nT 1.000000\nZ 00000000000000000002\nS x\nM\nab\nX\n"),
+	H("TERNQ 1\nT 1.000000\nZ 00000000000000000099\nS x\nR - - - a\nM\n"
+	    "ab\nX\n"),
+	H("TERNQ 1\nT 1.000000\nZ 00000000000000000002\nS x\0y\nR - - - a\n"
+	    "M\nab\nX\n"),
 };
 
 START_TEST(test_hostile)
@@ -167,8 +171,8 @@ START_TEST(test_hostile)
 	FILE *f = fopen(path, "w");
 
 	ck_assert_ptr_nonnull(f);
-	fwrite(hostile[_i], 1, strlen(hostile[_i]) +
-	    (_i == 5 ? 40 : 0), f);
+	ck_assert_uint_eq(fwrite(hostile[_i].data, 1, hostile[_i].len, f),
+	    hostile[_i].len);
 	fclose(f);
 	ck_assert_int_eq(pickup_file(name), PICKUP_QUARANTINED);
 	ck_assert_uint_eq(count(QFILE_INCOMING), 0);
