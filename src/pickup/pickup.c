@@ -190,6 +190,11 @@ pickup_qfile(const char *name, const struct qfile *qf)
 		buf_deinit(&content);
 		return PICKUP_DEFERRED;
 	}
+	/* Postfix's order: pickup's line, then cleanup's message-id=. */
+	esc = log_escape_str(qf->sender);
+	log_qid_info(cleanup_qid(c), "uid=%lu from=<%s>",
+	    (unsigned long)qf->st.st_uid, esc);
+	free(esc);
 	cleanup_sender(c, qf->sender);
 	for (i = 0; i < qf->nrcpts; i++)
 		cleanup_rcpt(c, qf->rcpts[i].addr,
@@ -206,10 +211,6 @@ pickup_qfile(const char *name, const struct qfile *qf)
 	cleanup_write(c, content.data, content.len);
 	st = cleanup_finish(&c, qid, &err);
 	if (st == CLEANUP_OK) {
-		esc = log_escape_str(qf->sender);
-		log_qid_info(qid, "uid=%lu from=<%s>",
-		    (unsigned long)qf->st.st_uid, esc);
-		free(esc);
 		buf_deinit(&content);
 		remove_file(name);
 		return PICKUP_QUEUED;
