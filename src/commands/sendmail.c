@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "safefile.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -151,20 +152,8 @@ drop_start(struct drop_proc *p)
 static void
 drop_write(struct drop_proc *p, const void *data, size_t n)
 {
-	const char *c = data;
-	ssize_t w;
-
-	while (n > 0 && !p->broken) {
-		w = write(p->fd, c, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			p->broken = true;
-			return;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
+	if (!p->broken && safefile_write_all(p->fd, data, n) == -1)
+		p->broken = true;
 }
 
 /* Closes the pipe and returns terndrop's exit status (0: queued). */

@@ -24,6 +24,7 @@
 #include "xalloc.h"
 
 #include "deliver.h"
+#include "qfile.h"
 #include "server.h"
 
 /* Requests are small: addresses, never content. */
@@ -186,26 +187,6 @@ deliver_request_read(int sock, struct deliver_request *req, int timeout_ms,
 	return 1;
 }
 
-/* True for an RFC 3463 code "C.S.D" with C 2, 4 or 5. */
-static bool
-dsn_valid(const char *s, char class)
-{
-	size_t n;
-
-	if (s[0] != class || s[1] != '.')
-		return false;
-	s += 2;
-	for (int part = 0; part < 2; part++) {
-		n = strspn(s, "0123456789");
-		if (n < 1 || n > 3)
-			return false;
-		s += n;
-		if (part == 0 && *s++ != '.')
-			return false;
-	}
-	return *s == '\0';
-}
-
 int
 deliver_reply_parse(const void *body, size_t len, size_t nrcpt,
     struct deliver_reply *reply_r, const char **err_r)
@@ -249,7 +230,7 @@ deliver_reply_parse(const void *body, size_t len, size_t nrcpt,
 			*err_r = "bad status in reply";
 			goto out;
 		}
-		if (!dsn_valid(dsn.v[i], classes[st])) {
+		if (!qfile_dsn_valid(dsn.v[i]) || dsn.v[i][0] != classes[st]) {
 			*err_r = "bad status code in reply";
 			goto out;
 		}

@@ -212,8 +212,8 @@ qfile_action_ok(const char *s)
 }
 
 /* RFC 3463 §2: class "." subject "." detail, 1-3 digits each part. */
-static bool
-qfile_dsn_ok(const char *s)
+bool
+qfile_dsn_valid(const char *s)
 {
 	size_t n;
 	int part;
@@ -302,51 +302,6 @@ struct qfile_writer {
 	const char	*err_what;	/* "write", "fsync"... */
 };
 
-static int
-qfile_write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-qfile_pwrite_all(int fd, const void *data, size_t len, off_t off)
-{
-	const char *p = data;
-	ssize_t n;
-
-	while (len > 0) {
-		n = pwrite(fd, p, len, off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /* Makes the writer fail for good, remembering the first error only. */
 static void
 qfile_w_error(struct qfile_writer *w, const char *what, int err)
@@ -362,7 +317,7 @@ qfile_w_flush(struct qfile_writer *w)
 {
 	if (w->err != 0 || w->out.len == 0)
 		return;
-	if (qfile_write_all(w->fd, w->out.data, w->out.len) == -1)
+	if (safefile_write_all(w->fd, w->out.data, w->out.len) == -1)
 		qfile_w_error(w, "write", errno);
 	else
 		w->written += (off_t)w->out.len;
@@ -380,7 +335,7 @@ qfile_w_add(struct qfile_writer *w, const void *p, size_t n)
 			return;
 		/* Large pieces go straight to the file. */
 		if (n >= QFILE_CHUNK) {
-			if (qfile_write_all(w->fd, p, n) == -1)
+			if (safefile_write_all(w->fd, p, n) == -1)
 				qfile_w_error(w, "write", errno);
 			else
 				w->written += (off_t)n;
@@ -605,7 +560,7 @@ qfile_commit(struct qfile_writer **wp, char qid_r[QID_SIZE],
 	if (w->err == 0) {
 		n = snprintf(z, sizeof(z), "%020" PRIu64, w->content_size);
 		ASSERT(n == QFILE_Z_DIGITS);
-		if (qfile_pwrite_all(w->fd, z, QFILE_Z_DIGITS, w->z_off) == -1)
+		if (safefile_pwrite_all(w->fd, z, QFILE_Z_DIGITS, w->z_off) == -1)
 			qfile_w_error(w, "write", errno);
 	}
 	if (w->err == 0 && fsync(w->fd) == -1)
@@ -881,7 +836,7 @@ qfile_parse_l(struct qfile *qf, char *v)
 	if (!qfile_parse_i64(idx, strlen(idx), &i) ||
 	    (uint64_t)i >= qf->nrcpts ||
 	    !qfile_parse_i64(tm, strlen(tm), &t) ||
-	    !qfile_action_ok(action) || !qfile_dsn_ok(dsn) || *relay == '\0')
+	    !qfile_action_ok(action) || !qfile_dsn_valid(dsn) || *relay == '\0')
 		return -1;
 	rc = &qf->rcpts[i];
 	qfile_rcpt_clear_last(rc);
@@ -1233,7 +1188,7 @@ qfile_append(struct qfile *qf, const char *rec, size_t len, bool sync,
 
 	if (qfile_append_off(qf, &off, err_r) == -1)
 		return -1;
-	if (qfile_pwrite_all(qf->fd, rec, len, off) == -1)
+	if (safefile_pwrite_all(qf->fd, rec, len, off) == -1)
 		return qfile_fail_errno(err_r, "queue file write error", errno);
 	if (sync && fdatasync(qf->fd) == -1)
 		return qfile_fail_errno(err_r, "queue file fsync error", errno);
@@ -1282,7 +1237,7 @@ qfile_log(struct qfile *qf, size_t i, const char *action, const char *dsn,
 	 * A malformed code from a delivery agent must not keep a delivery
 	 * from being recorded: use the generic code of the action's class.
 	 */
-	if (dsn == NULL || !qfile_dsn_ok(dsn))
+	if (dsn == NULL || !qfile_dsn_valid(dsn))
 		dsn = str_eq(action, "failed") ? "5.0.0" :
 		    str_eq(action, "delayed") ? "4.0.0" : "2.0.0";
 	if (relay == NULL || *relay == '\0')
@@ -1322,7 +1277,7 @@ qfile_mark(struct qfile *qf, size_t i, enum qfile_state state,
 	ASSERT(i < qf->nrcpts);
 	ASSERT(state == QFILE_TODO || state == QFILE_DONE ||
 	    state == QFILE_FAILED);
-	if (qfile_pwrite_all(qf->fd, &c, 1, qf->rcpts[i].state_off) == -1)
+	if (safefile_pwrite_all(qf->fd, &c, 1, qf->rcpts[i].state_off) == -1)
 		return qfile_fail_errno(err_r, "queue file write error", errno);
 	if (fdatasync(qf->fd) == -1)
 		return qfile_fail_errno(err_r, "queue file fsync error", errno);

@@ -228,6 +228,12 @@ void qfile_quarantine(const char *dir, const char *name, const char *reason);
 int qfile_remove(const char *dir, const char *qid, const char **err_r)
     __attribute__((warn_unused_result));
 
+/*
+ * True for an RFC 3463 §2 enhanced status code "C.S.D" (class 2, 4 or 5;
+ * subject and detail 1-3 digits), nothing else.
+ */
+bool qfile_dsn_valid(const char *s);
+
 /* RFC 3461 §4 xtext: encode into out; decode (-1 on bad input). */
 void qfile_xtext_encode(struct buf *out, const char *s);
 int qfile_xtext_decode(struct buf *out, const char *s)

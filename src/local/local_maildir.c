@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "safefile.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -75,26 +76,6 @@ local_mkdirs(const char *path, mode_t mode)
 	}
 	free(copy);
 	return rc;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 void
@@ -158,9 +139,9 @@ local_maildir_deliver(const char *dir, const struct local_msg *msg,
 			goto out;
 		}
 	}
-	if (write_all(fd, head.data, head.len) == -1 ||
-	    write_all(fd, msg->data, msg->len) == -1 ||
-	    (nl_missing && write_all(fd, "\n", 1) == -1) ||
+	if (safefile_write_all(fd, head.data, head.len) == -1 ||
+	    safefile_write_all(fd, msg->data, msg->len) == -1 ||
+	    (nl_missing && safefile_write_all(fd, "\n", 1) == -1) ||
 	    fsync(fd) == -1)
 		goto fail_unlink;
 	if (close(fd) == -1) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "safefile.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -37,20 +38,8 @@ struct out {
 static int
 out_flush(struct out *o)
 {
-	size_t off = 0;
-	ssize_t w;
-
-	while (off < o->n) {
-		w = write(o->fd, o->buf + off, o->n - off);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		off += (size_t)w;
-	}
+	if (safefile_write_all(o->fd, o->buf, o->n) == -1)
+		return -1;
 	o->n = 0;
 	return 0;
 }

@@ -155,8 +155,8 @@ safefile_fsync_dir(const char *dir, const char **err_r)
 	return 0;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+safefile_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	ssize_t n;
@@ -165,10 +165,35 @@ write_all(int fd, const void *data, size_t len)
 		n = write(fd, p, len);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1)
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
 			return -1;
+		}
 		p += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+safefile_pwrite_all(int fd, const void *data, size_t len, off_t off)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = pwrite(fd, p, len, off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
 	}
 	return 0;
 }
@@ -204,7 +229,7 @@ safefile_replace(const char *path, const void *data, size_t len,
 	}
 	if (fd == -1)
 		goto out_notmp;
-	if (write_all(fd, data, len) == -1) {
+	if (safefile_write_all(fd, data, len) == -1) {
 		(void)fail_errno(err_r, "write", tmp);
 		goto out;
 	}

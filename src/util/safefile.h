@@ -56,6 +56,15 @@ int safefile_read_trusted(const char *path, uid_t owner, struct buf *out,
 int safefile_replace(const char *path, const void *data, size_t len,
     mode_t mode, const char **err_r) __attribute__((warn_unused_result));
 
+/*
+ * Writes all len bytes at the file offset (or at off), retrying after
+ * EINTR and short writes.  -1 with errno set (EIO for a write of 0 bytes).
+ */
+int safefile_write_all(int fd, const void *data, size_t len)
+    __attribute__((warn_unused_result));
+int safefile_pwrite_all(int fd, const void *data, size_t len, off_t off)
+    __attribute__((warn_unused_result));
+
 /* fsyncs directory dir (after a create, rename or unlink in it). */
 int safefile_fsync_dir(const char *dir, const char **err_r)
     __attribute__((warn_unused_result));
