@@ -5,7 +5,7 @@
 set -u
 
 PKGS="gcc make autoconf automake pkg-config libssl-dev libunbound-dev
-libdb5.3-dev libevent-dev check libcrypt-dev python3"
+libdb5.3-dev libevent-dev check libcrypt-dev python3 openssl swaks curl"
 
 missing=
 for p in $PKGS; do

@@ -26,6 +26,9 @@ DAEMONS = {
     "local": os.path.join(TOP_BUILDDIR, "src", "local", "local"),
     "pickup": os.path.join(TOP_BUILDDIR, "src", "pickup", "pickup"),
     "showq": os.path.join(TOP_BUILDDIR, "src", "showq", "showq"),
+    "smtpd": os.path.join(TOP_BUILDDIR, "src", "smtpd", "smtpd"),
+    "authd": os.path.join(TOP_BUILDDIR, "src", "authd", "authd"),
+    "anvil": os.path.join(TOP_BUILDDIR, "src", "anvil", "anvil"),
 }
 # Commands an instance gets in its own command_directory; the setgid ones
 # are copies (chgrp'd to the instance's setgid_group when root).

@@ -50,6 +50,7 @@ static struct event *srv_pause_ev;
 
 static long long srv_max_use;
 static long long srv_max_idle;
+static long long srv_busy_at = 1;	/* sessions that make us busy */
 static long long srv_sessions;		/* in progress */
 static long long srv_served;		/* accepted so far */
 static bool srv_accepting;		/* listeners open and enabled */
@@ -273,7 +274,8 @@ session_begin(int fd)
 		/* Busy now, so that master starts another process. */
 		stop_accepting();
 	}
-	send_status(true);
+	if (srv_sessions >= srv_busy_at || !srv_accepting)
+		send_status(true);
 	peer_fill(fd, &peer);
 	srv_spec->on_connect(fd, &peer);
 }
@@ -322,12 +324,12 @@ server_session_done(void)
 	if (srv_sessions <= 0)
 		panic("server_session_done without a session");
 	srv_sessions--;
+	if (srv_accepting && srv_sessions < srv_busy_at)
+		send_status(false);
 	if (srv_sessions > 0)
 		return;
-	if (srv_accepting) {
-		send_status(false);
+	if (srv_accepting)
 		idle_arm();
-	}
 	maybe_finish();
 }
 
@@ -502,6 +504,8 @@ server_main(const struct server_spec *spec, int argc, char **argv)
 		fatal("cannot open the log: %s", err);
 	srv_max_use = mail_conf_int("max_use");
 	srv_max_idle = mail_conf_time("max_idle");
+	if (spec->sessions_param != NULL)
+		srv_busy_at = mail_conf_int(spec->sessions_param);
 	check_fds();
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("cannot ignore SIGPIPE: %s", strerror(errno));

@@ -65,6 +65,12 @@ struct server_peer {
  * server_session_done() exactly once when that session is over (it may do
  * so from within on_connect).
  *
+ * sessions_param: the name of an integer parameter (e.g.
+ * "smtpd_sessions_per_process"): the process tells master it is busy, so
+ * that master starts another for new connections, only once it serves
+ * that many sessions.  NULL: busy from the first session, as one process
+ * per client would be.
+ *
  * no_idle_exit: stay up without sessions regardless of max_idle (for a
  * process that must always exist, such as qmgr).
  *
@@ -80,6 +86,7 @@ struct server_spec {
 	void		(*pre_jail)(void);
 	void		(*post_jail)(void);
 	void		(*on_connect)(int fd, const struct server_peer *peer);
+	const char	*sessions_param;
 	bool		 no_idle_exit;
 	void		(*on_stop)(void);
 };
