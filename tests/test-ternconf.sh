@@ -61,14 +61,14 @@ myorigin = example.com
 queue_directory = /var/spool/tern
 recipient_delimiter = +
 relayhost = [smtp.provider.example]:587
+smtpd_banner = mail.example.com ESMTP tern (Debian/GNU)
 transport_maps = hash:/etc/tern/transport'
 expect_eq "ternconf -n -x" "$x" "$want"
 
 # Unknown parameters: a warning each, with file and line, and a suggestion
 # where one is close.
 err=$(cat "$T/err")
-expect_match "warn smtpd_banner" "$err" \
-	"$C/main.cf, line 2: unknown parameter smtpd_banner"
+expect_no_match "smtpd_banner is known" "$err" "unknown parameter smtpd_banner"
 expect_match "warn biff" "$err" "$C/main.cf, line 3: unknown parameter biff"
 expect_match "warn append_dot_mydomain" "$err" \
 	"$C/main.cf, line 5: unknown parameter append_dot_mydomain"
@@ -82,7 +82,8 @@ expect_match "suggestion" "$err" \
 POSTCONF=$(command -v postconf || ls /usr/sbin/postconf 2>/dev/null)
 if [ -n "$POSTCONF" ] && [ -x "$POSTCONF" ]; then
 	for p in $(printf '%s\n' "$want" | sed 's/ =.*//'); do
-		[ "$p" = queue_directory ] && continue
+		# mail_name differs by design (tern, not Postfix).
+		case $p in queue_directory|smtpd_banner) continue ;; esac
 		expect_eq "postconf agrees on $p" \
 			"$("$BIN/ternconf" -c "$C" -x -h "$p" 2>/dev/null)" \
 			"$("$POSTCONF" -c "$C" -x -h "$p" 2>/dev/null)"
