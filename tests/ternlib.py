@@ -2,13 +2,15 @@
 # temporary directory (its own main.cf, master.cf, queue, log and daemon
 # directory of symlinks to the built programs), free loopback ports, a
 # throwaway system user when run as root, process inspection through
-# /proc, and the "N passed, M failed" tally that lib.sh also prints.
+# /proc, a raw SMTP client, a test CA and server certificates made with
+# openssl, and the "N passed, M failed" tally that lib.sh also prints.
 import os
 import pwd
 import grp
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -350,3 +352,145 @@ class Instance:
         if IS_ROOT and self.user:
             subprocess.run(["userdel", self.user], capture_output=True)
             subprocess.run(["groupdel", self.group], capture_output=True)
+
+
+class SmtpRaw:
+    """An SMTP client that sends exactly the bytes it is given (for
+    pipelining, smuggling and hostile input) and reads whole replies.
+    source binds the client to a local address (127.0.0.2 ...) so that
+    per-client limits can be tested apart from other sessions."""
+
+    def __init__(self, port, host="127.0.0.1", source=None, timeout=10.0,
+                 tls=None):
+        self.host = host
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=host)
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r")
+
+    def reply(self):
+        """The next reply as (code, text): text is its lines joined with
+        newlines; code is -1 when the connection closed or timed out
+        first (text then says so)."""
+        lines = []
+        try:
+            while True:
+                line = self._line()
+                lines.append(line.decode(errors="replace"))
+                if len(line) < 4 or line[3:4] != b"-":
+                    break
+        except (EOFError, OSError) as e:
+            return -1, "\n".join(lines + ["(%s)" % (e or type(e).__name__)])
+        last = lines[-1]
+        return (int(last[:3]) if last[:3].isdigit() else -1), "\n".join(lines)
+
+    def cmd(self, line):
+        """Sends one command line (CRLF added) and returns its reply."""
+        if isinstance(line, str):
+            line = line.encode()
+        self.send(line + b"\r\n")
+        return self.reply()
+
+    def starttls(self, ctx):
+        """STARTTLS and, on 220, the handshake; returns the reply."""
+        code, text = self.cmd("STARTTLS")
+        if code == 220:
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=self.host)
+        return code, text
+
+    def pending(self, wait=0.3):
+        """Bytes the server sent that no reply() has read yet, after
+        waiting a moment; they stay for the next reply()."""
+        time.sleep(wait)
+        self.sock.setblocking(False)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                self.buf += chunk
+        except (BlockingIOError, ssl.SSLWantReadError):
+            pass
+        except OSError:
+            pass
+        finally:
+            self.sock.settimeout(10.0)
+        return self.buf
+
+    def wait_closed(self, timeout=10.0):
+        """Reads until the server closes; returns what it sent meanwhile,
+        or None when it kept the connection open past timeout."""
+        self.sock.settimeout(timeout)
+        got = self.buf
+        self.buf = b""
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return got
+                got += chunk
+        except ConnectionResetError:
+            return got
+        except OSError:
+            return None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def make_ca(directory, name):
+    """A self-signed test CA in directory: returns (cert, key) paths."""
+    key = os.path.join(directory, name + ".key")
+    pem = os.path.join(directory, name + ".pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                    "-out", pem, "-days", "2", "-subj", "/CN=tern test " + name,
+                    "-addext", "basicConstraints=critical,CA:true",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                   check=True, capture_output=True)
+    return pem, key
+
+
+def make_cert(directory, name, ca, dns_names, ips=()):
+    """A server certificate signed by ca (a make_ca result) for the given
+    DNS names and IP addresses: returns (cert, key) paths."""
+    key = os.path.join(directory, name + ".key")
+    csr = os.path.join(directory, name + ".csr")
+    pem = os.path.join(directory, name + ".pem")
+    ext = os.path.join(directory, name + ".ext")
+    sans = ["DNS:" + n for n in dns_names] + ["IP:" + a for a in ips]
+    with open(ext, "w") as f:
+        f.write("basicConstraints=critical,CA:false\n"
+                "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth\n"
+                "subjectKeyIdentifier=hash\n"
+                "authorityKeyIdentifier=keyid,issuer\n"
+                "subjectAltName=%s\n" % ",".join(sans))
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                    "-out", csr, "-subj", "/CN=" + dns_names[0]],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca[0],
+                    "-CAkey", ca[1], "-CAcreateserial", "-out", pem,
+                    "-days", "2", "-extfile", ext],
+                   check=True, capture_output=True)
+    return pem, key
