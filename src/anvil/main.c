@@ -15,6 +15,8 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "xalloc.h"
 
 #include "mail_conf.h"
@@ -52,6 +54,7 @@ main(int argc, char **argv)
 	};
 	static char opt_o[] = "-o", opt_use[] = "max_use=1000000";
 	char **args = xreallocarray(NULL, (size_t)argc + 3, sizeof(*args));
+	int rc;
 
 	/* Ours first: an -o max_use from master.cf still wins. */
 	args[0] = argv[0];
@@ -59,5 +62,7 @@ main(int argc, char **argv)
 	args[2] = opt_use;
 	for (int i = 1; i <= argc; i++)
 		args[i + 2] = argv[i];
-	return server_main(&spec, argc + 2, args);
+	rc = server_main(&spec, argc + 2, args);
+	free(args);
+	return rc;
 }
