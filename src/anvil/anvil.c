@@ -34,7 +34,7 @@ enum anvil_kind {
 };
 
 struct anvil_rate {
-	time_t		 start;		/* window start; valid when n > 0 */
+	time_t		 start;		/* valid when n > 0 */
 	uint64_t	 n;
 };
 
@@ -57,11 +57,12 @@ struct anvil_table {
 	size_t		 max;
 	size_t		 size;
 	size_t		 npeers;
-	void		*root;		/* tree of struct anvil_entry * */
+	void		*root;		/* tree of entries */
 	struct anvil_entry *head;
-	time_t		 full_warned;	/* when "table full" was last logged */
-	time_t		 full_swept;	/* when a full table was last swept */
-	bool		 full_any;	/* full_warned/full_swept are set */
+	/* When "table full" was last logged, and a full table swept. */
+	time_t		 full_warned;
+	time_t		 full_swept;
+	bool		 full_any;	/* the two above are set */
 	struct anvil_max max_conns;
 	struct anvil_max max_rate[KIND_COUNT];
 	struct anvil_max max_size;	/* addr unused */
@@ -75,7 +76,7 @@ struct anvil_ref {
 
 struct anvil_peer {
 	struct anvil_table *table;
-	void		*refs;		/* tree of struct anvil_ref * */
+	void		*refs;		/* tree of anvil_refs */
 };
 
 /* How often a full table is reported, and swept to make room. */

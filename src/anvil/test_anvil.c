@@ -181,7 +181,8 @@ START_TEST(test_release)
 	ck_assert_int_eq(anvil_table_lookup(t, ANVIL_CONNECT, "198.51.100.7",
 	    T0, &c), 1);
 	ck_assert_uint_eq(c.count, 1);
-	ck_assert_uint_eq(c.rate, 3);	/* rates are history, not released */
+	/* Rates are history: not released. */
+	ck_assert_uint_eq(c.rate, 3);
 	ck_assert_int_eq(anvil_table_lookup(t, ANVIL_CONNECT, "198.51.100.8",
 	    T0, &c), 1);
 	ck_assert_uint_eq(c.count, 0);
@@ -204,7 +205,8 @@ START_TEST(test_sweep)
 	struct anvil_peer *p = anvil_peer_new(t);
 	struct anvil_counts c;
 
-	expect(t, p, ANVIL_CONNECT, "10.1.0.1", T0, 0, 1, 1);	/* stays open */
+	/* .1 stays open. */
+	expect(t, p, ANVIL_CONNECT, "10.1.0.1", T0, 0, 1, 1);
 	expect(t, p, ANVIL_MAIL, "10.1.0.2", T0, 0, 0, 1);
 	expect(t, p, ANVIL_AUTH_FAIL, "10.1.0.3", T0 + 50, 0, 0, 1);
 	expect(t, p, ANVIL_CONNECT, "10.1.0.4", T0, 0, 1, 1);
@@ -720,7 +722,7 @@ raw_closed(int fd)
 
 static const struct {
 	const char	*name;
-	const char	*bytes;		/* raw bytes after two good frames */
+	const char	*bytes;		/* after two good frames */
 	size_t		 len;
 } raw_cases[] = {
 	{ "unknown op", NULL, 0 },
