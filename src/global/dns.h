@@ -49,7 +49,10 @@ typedef void dns_cb(void *ctx, const struct dns_answer *a);
  */
 int dns_init(struct event_base *base, const char **err_r)
     __attribute__((warn_unused_result));
-/* Frees the resolver; pending queries are cancelled silently. */
+/*
+ * Frees the resolver; pending queries are cancelled silently (their
+ * callbacks never run, and the caller's pointers to them become invalid).
+ */
 void dns_deinit(void);
 
 /*
@@ -61,7 +64,11 @@ void dns_deinit(void);
  */
 struct dns_query *dns_query(const char *name, int rrtype, dns_cb *cb,
     void *ctx, const char **err_r);
-/* Abandons a query (its callback will not run); NULL-safe. */
+/*
+ * Abandons a query (its callback will not run); NULL-safe.  A query is
+ * freed when its callback returns; dns_cancel on it from inside that
+ * callback is harmless, afterwards it is a use after free.
+ */
 void dns_cancel(struct dns_query **qp);
 
 /*
@@ -86,5 +93,40 @@ struct dns_query *dns_lookup_ptr(const char *addr, dns_name_cb *cb,
     void *ctx, const char **err_r);
 struct dns_query *dns_lookup_mail_domain(const char *domain,
     dns_domain_cb *cb, void *ctx, const char **err_r);
+
+/* Longest domain name in text form, without the trailing dot. */
+#define DNS_NAME_MAX	253
+
+/*
+ * True for a name dns_query accepts: labels of 1-63 letters, digits, '-'
+ * or '_', at most DNS_NAME_MAX characters, one optional trailing dot.
+ */
+bool dns_name_valid(const char *name);
+
+/*
+ * Decodes the uncompressed wire-format host name at rd[off] (rdata of
+ * dns_answer) into buf as lower-case text without the trailing dot ("" for
+ * the root).  Fails closed: -1 for a truncated name, a compression
+ * pointer, a name too long for buf or DNS_NAME_MAX, or a character other
+ * than a letter, digit, '-' or '_'.  next_r (may be NULL) gets the offset
+ * after the name.
+ */
+int dns_rdata_hostname(const unsigned char *rd, size_t len, size_t off,
+    char *buf, size_t size, size_t *next_r)
+    __attribute__((warn_unused_result));
+/* MX rdata: preference and exchange ("" for a null MX); -1 if malformed. */
+int dns_rdata_mx(const unsigned char *rd, size_t len, unsigned *pref_r,
+    char *host, size_t size) __attribute__((warn_unused_result));
+
+/*
+ * Parses a DNS response packet into an answer with the class IN records
+ * of type rrtype from its answer section, names in rdata uncompressed:
+ * rcode NXDOMAIN gives DNS_NOTFOUND with nxdomain, other errors
+ * DNS_TEMPFAIL.  NULL with err_r for a malformed packet.  (dns_query
+ * uses it on what libunbound hands over.)  Free with dns_answer_free.
+ */
+struct dns_answer *dns_answer_parse(const unsigned char *pkt, size_t len,
+    int rrtype, const char **err_r);
+void dns_answer_free(struct dns_answer **ap);
 
 #endif

@@ -10,7 +10,9 @@
  *
  * Keys: tls_server_new is called from pre_jail, while the process may
  * still read root-only key files.  Defaults: TLS 1.2 and later, no
- * compression, no renegotiation, server cipher preference, ECDHE only.
+ * compression, no renegotiation, server cipher preference, forward
+ * secrecy (ECDHE, DHE) first; smtpd_tls_ciphers = high allows nothing
+ * else, medium (the default) also RSA key exchange for old clients.
  * Session resumption uses RFC 5077 tickets whose keys all processes of
  * the instance share through $data_directory/tls_ticket.key (created with
  * mode 0600 when missing and the directory is writable; otherwise each
