@@ -87,12 +87,12 @@ static const struct {
 	const char	*class;		/* "<x>: Class rejected: ..." */
 	enum restr_kind	 bare_table;	/* what a bare type:table means */
 } list_defs[L_COUNT] = {
-	{ "smtpd_client_restrictions",	  "Client host",	R_CHECK_CLIENT },
-	{ "smtpd_helo_restrictions",	  "Helo command",	R_CHECK_HELO },
-	{ "smtpd_sender_restrictions",	  "Sender address",	R_CHECK_SENDER },
-	{ "smtpd_relay_restrictions",	  "Recipient address",	R_CHECK_RCPT },
-	{ "smtpd_recipient_restrictions", "Recipient address",	R_CHECK_RCPT },
-	{ "smtpd_data_restrictions",	  "Data command",	R_PERMIT },
+	{ "smtpd_client_restrictions", "Client host", R_CHECK_CLIENT },
+	{ "smtpd_helo_restrictions", "Helo command", R_CHECK_HELO },
+	{ "smtpd_sender_restrictions", "Sender address", R_CHECK_SENDER },
+	{ "smtpd_relay_restrictions", "Recipient address", R_CHECK_RCPT },
+	{ "smtpd_recipient_restrictions", "Recipient address", R_CHECK_RCPT },
+	{ "smtpd_data_restrictions", "Data command", R_PERMIT },
 };
 
 struct rlist {

@@ -39,6 +39,47 @@
  * addresses and networks (192.0.2.0/24, [2001:db8::]/32, a bare address),
  * "!" negated items, /file/name (one item per line) and type:table
  * (the client address is looked up).
+ *
+ * mydestination and virtual_mailbox_domains take domain names only (as
+ * qmgr routes by them; a ".domain" or type:table item there is a
+ * configuration error); relay_domains also takes ".example.com" and
+ * type:table.  A trailing dot on the recipient's domain is ignored.  A
+ * local part holding '@', '%' or '!' is never a known user of
+ * mydestination or virtual_mailbox_domains, whatever the tables say, since
+ * tern does no percent-hack or bang-path routing.  RCPT TO:<postmaster>
+ * without a domain passes every check (RFC 5321 §4.5.1).  As in Postfix,
+ * smtpd_relay_restrictions or smtpd_recipient_restrictions must hold
+ * reject_unauth_destination, defer_unauth_destination, reject or defer,
+ * or the configuration is refused.  A bare type:table in a client, helo,
+ * sender, relay or recipient list is the check_*_access of that list.
+ *
+ * Access table keys, first found wins (tables fold case): for
+ * check_sender_access and check_recipient_access the full address, the
+ * address without its recipient_delimiter extension, the domain (one
+ * trailing dot dropped), each parent domain as "example.com" and then
+ * ".example.com", then "user@" and the unextended "user@"; the null
+ * sender is looked up as "<>".  check_client_access: the address, then
+ * the address with its last parts stripped (1.2.3.4, 1.2.3, 1.2, 1; for
+ * IPv6 at ':' boundaries), then the client name and its parent domains
+ * as above.  check_helo_access: the name and its parent domains.  A bare
+ * "4NN" or "5NN" action means that code with "Access denied"; a table
+ * that fails answers 451 4.3.0 "<x>: Temporary lookup failure".
+ *
+ * reject_sender_login_mismatch: the null sender is always allowed.  With
+ * smtpd_sender_login_maps, the sender is looked up (full address, then
+ * "@domain") and the value lists the logins (separated by commas or
+ * white space) that own it; an authenticated client may use only an
+ * address that lists its login ("553 5.7.1 <x>: Sender address rejected:
+ * not owned by user LOGIN"), and a client that is not authenticated may
+ * not use a listed address ("... not logged in").  Without the maps, a
+ * login NAME owns NAME@domain (NAME+extension too) for every domain of
+ * mydestination and virtual_mailbox_domains, a login that contains '@'
+ * owns exactly that address, and an unauthenticated client is not
+ * checked.
+ *
+ * When smtpd_check_init failed, or was never called, every stage
+ * function answers 451 4.3.5, smtpd_check_rcpt_known returns -1 and
+ * smtpd_check_limits_exempt returns false.
  */
 #ifndef TERN_SMTPD_CHECK_H
 #define TERN_SMTPD_CHECK_H

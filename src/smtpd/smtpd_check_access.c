@@ -138,8 +138,8 @@ enum sc_verdict
 sc_access_action(const char *value, const char *name, const char *class,
     struct smtpd_check_reply *r)
 {
-	char cmd[16], dsn[16];
-	const char *text, *p;
+	char cmd[16], dsn[16], *e;
+	const char *text;
 	size_t n, dn;
 	int code;
 
@@ -190,20 +190,16 @@ sc_access_action(const char *value, const char *name, const char *class,
 	if (!text_ok(text))
 		goto bad;
 	if (n == 0)
-		return sc_reply(r, code, dsn, "<%s>: %s rejected: Access denied",
-		    name, class);
+		return sc_reply(r, code, dsn, "<%s>: %s rejected: "
+		    "Access denied", name, class);
 	return sc_reply(r, code, dsn, "<%s>: %s rejected: %.*s", name, class,
 	    (int)n, text);
 
 bad:
-	p = value;
-	{
-		char *e = log_escape_str(p);
-
-		log_warn("access table: unsupported action \"%s\" for <%s> "
-		    "(%s)", e, name, class);
-		free(e);
-	}
+	e = log_escape_str(value);
+	log_warn("access table: unsupported action \"%s\" for <%s> (%s)",
+	    e, name, class);
+	free(e);
 	return sc_config_error(r);
 }
 
