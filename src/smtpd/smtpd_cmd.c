@@ -769,7 +769,13 @@ smtpd_cmd_line(struct smtpd_session *s, char *line, size_t len)
 		}
 	}
 	for (vlen = 0; vlen < len && line[vlen] != ' '; vlen++)
-		;
+		if ((unsigned char)line[vlen] >= 0x80) {
+			/* RFC 5321 §2.4: verbs are ASCII; this is no command. */
+			s->where = "UNKNOWN";
+			smtpd_reply(s, 500, "5.5.2 Error: non-ASCII character "
+			    "in command");
+			return;
+		}
 	for (i = 0; i < sizeof(smtpd_cmds) / sizeof(smtpd_cmds[0]); i++)
 		if (strlen(smtpd_cmds[i].verb) == vlen &&
 		    strncasecmp(line, smtpd_cmds[i].verb, vlen) == 0)
