@@ -16,6 +16,13 @@
  *    that follows a bare LF, or that ends in a bare LF, is text.
  *  - REJECT: the first bare CR or bare LF puts the decoder in the
  *    SMTPD_DATA_BARE state; the session answers 550 5.5.2 and closes.
+ *    A bare LF is seen at once; a CR is known to be bare only from the
+ *    byte after it, which is then consumed too.
+ *
+ * Dot-unstuffing follows RFC 5321 §4.5.2 literally: the first "." of a
+ * line with more on it is deleted, so "..x" gives ".x", ".." gives "."
+ * and ".x" gives "x".  In NORMALIZE mode "." CR followed by anything but
+ * LF loses its "." and keeps the CR as text.
  *
  * The decoder never buffers more than a few bytes of its own: memory
  * stays bounded whatever the line lengths.
@@ -56,7 +63,8 @@ void smtpd_data_init(struct smtpd_data *d, enum smtpd_bare_newline mode,
 /*
  * Feeds n bytes; returns how many were consumed.  Fewer than n only when
  * the state is END or BARE: the bytes after the end marker belong to
- * the next command (PIPELINING) and are left to the caller.
+ * the next command (PIPELINING) and are left to the caller.  Once the
+ * state is END or BARE, a feed consumes nothing.  n may be 0.
  */
 size_t smtpd_data_feed(struct smtpd_data *d, const char *p, size_t n);
 

@@ -10,6 +10,19 @@
  * Errors carry the full reply: 555 5.5.4 for an unknown or not offered
  * parameter, 501 5.5.4 for a bad value, 552 5.3.4 for SIZE over the
  * limit, 530 5.7.10 for REQUIRETLS without TLS.
+ *
+ * Details: parameters are separated by one or more SP, and SP before the
+ * first or after the last is ignored; any other byte outside the
+ * RFC 5321 §4.1.2 syntax (TAB, NUL, CR, "=" in a value, an empty value)
+ * is 501.  UTF-8 in values is allowed only when SMTPD_ESMTP_SMTPUTF8 is
+ * offered, and only well-formed.  SIZE has at most 20 digits (RFC 1870);
+ * a value too large for a long long is answered as over the limit.
+ * ENVID, AUTH and the xtext of ORCPT must be xtext whose decoded bytes
+ * are printable ASCII (32..126): "+0D" and the like are 501.  ORCPT is at
+ * most 500 characters (RFC 3461 §4.2); its addr-type is kept as given.
+ * For the "utf-8" addr-type only RFC 6533's 7-bit utf-8-addr-xtext is
+ * accepted; raw UTF-8 (utf-8-addr-unitext) is refused with 501, since the
+ * queue file keeps ORCPT as ASCII.
  */
 #ifndef TERN_SMTPD_ESMTP_H
 #define TERN_SMTPD_ESMTP_H
