@@ -509,6 +509,12 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	struct dns_query *q = arg;
 
 	query_unlink(q);
+	/* A composite's step may finish and free the composite. */
+	if (q->parent != NULL) {
+		if (q->parent->sub == q)
+			q->parent->sub = NULL;
+		q->parent = NULL;
+	}
 	q->delivering = true;
 	q->cb(q->ctx, &q->ans->pub);
 	q->delivering = false;
