@@ -137,7 +137,7 @@ inst.write_main(
     myorigin="example.test",
     mydestination="example.test, mail.example.test, localhost",
     mynetworks="127.0.0.0/8",
-    alias_maps="texthash:" + ALIASES, alias_database="texthash:" + ALIASES,
+    alias_maps="hash:" + ALIASES, alias_database="hash:" + ALIASES,
     smtpd_peername_lookup="no", dns_resolver_config=UNBOUND,
     smtpd_tls_cert_file=CERT, smtpd_tls_key_file=KEY,
     smtpd_tls_security_level="may",
@@ -251,6 +251,18 @@ def session(port, ehlo="client.example.test", **kw):
     return c, code, text
 
 
+def ehlo_keywords(text):
+    """The extension lines of an EHLO reply (without the greeting)."""
+    return [ln[4:] for ln in text.splitlines()[1:]]
+
+
+SWAKS_TLS = "=== TLS supported" in subprocess.run(
+    ["swaks", "--support"], capture_output=True, text=True).stdout
+if not SWAKS_TLS:
+    print("note: swaks has no TLS here (Perl Net::SSLeay missing): its TLS "
+          "and AUTH runs are skipped", file=sys.stderr)
+
+
 def swaks(port, *args, timeout=60):
     p = subprocess.run(["swaks", "--server", "127.0.0.1", "--port",
                         str(port), "--helo", "client.example.test",
@@ -279,6 +291,8 @@ def write_file(name, data):
 def check_delivered(what, subject, qid, sender, proto, helo=None, tls=False):
     """The message with this subject arrived, with the Received: header,
     Return-Path and Delivered-To a user expects."""
+    if not t.ok(what + ": queued", qid is not None):
+        return None
     raw = find_msg(subject)
     if not t.ok(what + ": delivered to the Maildir", raw is not None,
                 inst.logtext()[-1500:]):
@@ -314,8 +328,7 @@ def delivery():
     t.eq("greeting is 220", code, 220)
     for kw in ("PIPELINING", "SIZE 10240000", "8BITMIME", "SMTPUTF8",
                "CHUNKING", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS"):
-        t.has("EHLO offers " + kw, ehlo, "250-" + kw if kw != "STARTTLS"
-              else kw)
+        t.ok("EHLO offers " + kw, kw in ehlo_keywords(ehlo), ehlo)
     t.ok("no AUTH on the port-25 role", "AUTH" not in ehlo, ehlo)
     t.eq("QUIT", c.cmd("QUIT")[0], 221)
     c.close()
@@ -455,14 +468,15 @@ def esmtp():
     code, text = c.cmd(b"MAIL FROM:<" + utf_from + b"> SMTPUTF8")
     t.eq("SMTPUTF8: UTF-8 sender accepted", code, 250)
     code, text = c.cmd(b"RCPT TO:<" + utf_to + b">")
-    t.eq("SMTPUTF8: UTF-8 alias accepted", code, 250)
-    c.cmd("DATA")
-    c.send(message("utf8 mail", "joe@example.test",
-                   body="Gr\u00fc\u00dfe\r\n").encode() + b"\r\n.\r\n")
-    code, text = c.reply()
+    t.ok("SMTPUTF8: UTF-8 alias accepted", code == 250, text)
+    code = c.cmd("DATA")[0] if code == 250 else code
+    if code == 354:
+        c.send(message("utf8 mail", "joe@example.test",
+                       body="Gr\u00fc\u00dfe\r\n").encode() + b"\r\n.\r\n")
+        code, text = c.reply()
     t.eq("SMTPUTF8: queued", code, 250)
     c.close()
-    raw = find_msg("utf8 mail")
+    raw = find_msg("utf8 mail") if code == 250 else None
     if t.ok("SMTPUTF8: delivered through the UTF-8 alias", raw is not None,
             inst.logtext()[-1000:]):
         t.has("SMTPUTF8: Return-Path keeps the UTF-8 sender",
@@ -516,7 +530,7 @@ def esmtp():
 
 # 3. TLS -------------------------------------------------------------------
 
-def tls():
+def swaks_tls():
     rc, out = swaks(P25, "--tls", "--tls-verify", "--tls-ca-path", CAFILE,
                     "--from", "swtls@example.test", "--to", RCPT,
                     "--header", "Subject: swaks starttls")
@@ -529,6 +543,37 @@ def tls():
                     RCPT, "--header", "Subject: swaks wrong ca")
     t.ok("swaks with the wrong CA fails", rc != 0, out)
     t.ok("swaks with the wrong CA: nothing queued", qid_of(out) is None, out)
+
+
+def swaks_auth():
+    for method in ("PLAIN", "LOGIN"):
+        subj = "swaks auth " + method.lower()
+        rc, out = swaks(PSUB, "--tls", "--tls-verify", "--tls-ca-path",
+                        CAFILE, "-a", method, "-au", "alice@example.test",
+                        "-ap", "alice-secret", "--from",
+                        "alice@example.test", "--to", RCPT,
+                        "--header", "Subject: " + subj)
+        t.eq("swaks -a %s: exit 0" % method, rc, 0)
+        t.has("swaks -a %s: 235 2.7.0" % method, out, "235 2.7.0")
+        check_delivered("swaks -a " + method, subj, qid_of(out),
+                        "alice@example.test", "ESMTPSA", tls=True)
+    rc, out = swaks(PSUB, "--tls", "--tls-verify", "--tls-ca-path", CAFILE,
+                    "-a", "PLAIN", "-au", "alice@example.test", "-ap",
+                    "wrong", "--from", "alice@example.test", "--to", RCPT)
+    t.ok("swaks wrong password: fails with 535 5.7.8",
+         rc != 0 and "535 5.7.8" in out, out[-600:])
+    rc, out = swaks(PSUBS, "--tlsc", "--tls-verify", "--tls-ca-path",
+                    CAFILE, "-a", "PLAIN", "-au", "alice@example.test",
+                    "-ap", "alice-secret", "--from", "alice@example.test",
+                    "--to", RCPT, "--header", "Subject: swaks tlsc")
+    t.eq("swaks --tlsc: exit 0", rc, 0)
+    t.ok("swaks --tlsc: delivered",
+         qid_of(out) is not None and find_msg("swaks tlsc") is not None)
+
+
+def tls():
+    if SWAKS_TLS:
+        swaks_tls()
 
     s = smtplib.SMTP("127.0.0.1", P25, local_hostname="py.example.test",
                      timeout=15)
@@ -654,6 +699,7 @@ def users():
         os.chmod(USERS, 0o640)
         if IS_ROOT:
             os.chown(USERS, 0, pwd.getpwnam(inst.owner).pw_gid)
+        return tern_user
     with open(USERS) as f:
         text = f.read()
     t.ok("the users file holds no clear-text password",
@@ -694,25 +740,8 @@ def submission(tern_user):
     t.ok("submission: relay without AUTH refused", 400 <= code <= 599, text)
     c.close()
 
-    # swaks PLAIN and LOGIN.
-    for method in ("PLAIN", "LOGIN"):
-        subj = "swaks auth " + method.lower()
-        rc, out = swaks(PSUB, "--tls", "--tls-verify", "--tls-ca-path",
-                        CAFILE, "-a", method, "-au", "alice@example.test",
-                        "-ap", "alice-secret", "--from",
-                        "alice@example.test", "--to", RCPT,
-                        "--header", "Subject: " + subj)
-        t.eq("swaks -a %s: exit 0" % method, rc, 0)
-        t.has("swaks -a %s: 235 2.7.0" % method, out, "235 2.7.0")
-        check_delivered("swaks -a " + method, subj, qid_of(out),
-                        "alice@example.test", "ESMTPSA", tls=True)
-        t.has("AUTH %s logged with the user" % method, inst.logtext(),
-              "sasl_method=%s, sasl_username=alice@example.test" % method)
-    rc, out = swaks(PSUB, "--tls", "--tls-verify", "--tls-ca-path", CAFILE,
-                    "-a", "PLAIN", "-au", "alice@example.test", "-ap",
-                    "wrong", "--from", "alice@example.test", "--to", RCPT)
-    t.ok("swaks wrong password: fails with 535 5.7.8",
-         rc != 0 and "535 5.7.8" in out, out[-600:])
+    if SWAKS_TLS:
+        swaks_auth()
 
     # smtplib: wrong password (LOGIN) with the failure delay; right one.
     s, code, text, secs = auth_login(PSUB, "alice@example.test", "wrong",
@@ -742,6 +771,9 @@ def submission(tern_user):
                                 "relayed@remote.example"))
     t.eq("authenticated relay: queued", code, 250)
     s.quit()
+    t.has("AUTH LOGIN logged with the user and the queue ID",
+          inst.logtext(), "%s: client=unknown[127.0.0.1], sasl_method=LOGIN, "
+          "sasl_username=alice@example.test" % qid_of(resp.decode()))
     t.ok("authenticated relay: in the queue for the remote recipient",
          wait_for(lambda: "relayed@remote.example" in queued_recipients(),
                   10), str(queue_json()))
@@ -760,15 +792,13 @@ def submission(tern_user):
     code, resp = s.data(message("smtps smtplib", "alice@example.test"))
     s.quit()
     t.eq("SMTP_SSL: queued", code, 250)
-    check_delivered("SMTP_SSL", "smtps smtplib", qid_of(resp.decode()),
+    qid = qid_of(resp.decode())
+    check_delivered("SMTP_SSL", "smtps smtplib", qid,
                     "alice@example.test", "ESMTPSA",
                     helo="sub.example.test", tls=True)
-    rc, out = swaks(PSUBS, "--tlsc", "--tls-verify", "--tls-ca-path",
-                    CAFILE, "-a", "PLAIN", "-au", "alice@example.test",
-                    "-ap", "alice-secret", "--from", "alice@example.test",
-                    "--to", RCPT, "--header", "Subject: swaks tlsc")
-    t.eq("swaks --tlsc: exit 0", rc, 0)
-    t.ok("swaks --tlsc: delivered", find_msg("swaks tlsc") is not None)
+    t.has("AUTH PLAIN logged with the user and the queue ID",
+          inst.logtext(), "%s: client=unknown[127.0.0.1], sasl_method=PLAIN, "
+          "sasl_username=alice@example.test" % qid)
     path = write_file("curlsmtps.eml", message("curl smtps",
                                                "alice@example.test"))
     rc, out = curl("smtps://127.0.0.1:%d" % PSUBS, "--cacert", CAFILE,
@@ -973,9 +1003,11 @@ def hostile():
     code, text = c.cmd(b"NO\x00OP")
     t.ok("NUL in a verb: refused 5xx", 500 <= code <= 599, text)
     code, text = c.cmd(b"NO\xc3\x96P")
-    t.ok("non-ASCII verb: 500 5.5.2", code == 500 and "5.5.2" in text, text)
+    t.ok("non-ASCII verb: 500/502 5.5.2",
+         code in (500, 502) and "5.5.2" in text, text)
     code, text = c.cmd(b"\xff\xfe\xfd")
-    t.ok("binary junk line: 500", code == 500, text)
+    t.ok("binary junk line: 500/502 5.5.2",
+         code in (500, 502) and "5.5.2" in text, text)
     code, text = c.cmd(b"MAIL FROM:<j\xe9@example.test>")
     t.ok("Latin-1 address without SMTPUTF8: refused 5xx", 500 <= code <= 599,
          text)
@@ -1071,6 +1103,10 @@ def slow_connections():
     t.eq("idle: every idle connection gets 421 4.4.2 and is closed",
          (n421, len(closed)), (n, n))
     last = max(closed.values()) if closed else None
+    print("idle: %d connections, %d greeted, %d got 421 4.4.2, last closed "
+          "after %s s; a normal message took %.2f s"
+          % (n, greeted(), n421, "%.1f" % last if last else None, secs),
+          file=sys.stderr)
     t.ok("idle: all closed within ~10 s of connecting",
          last is not None and last < 12, "last after %s s" % last)
     for s in data:
@@ -1182,6 +1218,8 @@ try:
     if IS_ROOT:
         os.chown(KEY, 0, 0)
     tern_user = users()
+    p = inst.run("ternalias")
+    t.eq("ternalias builds the alias database", p.returncode, 0)
     rc, out, err = inst.tern("start")
     t.eq("tern start", rc, 0)
     if rc != 0:
