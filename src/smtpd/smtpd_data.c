@@ -70,8 +70,8 @@ data_bare(struct smtpd_data *d)
 }
 
 /*
- * One byte c at a line start (real or bare): a "." may be the end marker
- * or dot-stuffing and is held back; anything else is text.
+ * A ".", CR or LF at a line start (real or bare): a "." may be the end
+ * marker or dot-stuffing and is held back.
  */
 static void
 data_bol(struct smtpd_data *d, const char *c, bool real)
@@ -91,9 +91,8 @@ data_bol(struct smtpd_data *d, const char *c, bool real)
 		}
 		break;
 	default:
-		data_emit(d, c, 1);
-		d->st = ST_TEXT;
-		break;
+		/* Not reached: smtpd_data_feed leaves text to ST_TEXT. */
+		panic("smtpd_data: text at a line start");
 	}
 }
 
@@ -164,6 +163,11 @@ smtpd_data_feed(struct smtpd_data *d, const char *p, size_t n)
 			break;
 		case ST_BOL:
 		case ST_BOL_BARE:
+			if (p[i] != '.' && p[i] != '\r' && p[i] != '\n') {
+				/* Text: one run with the rest of the line. */
+				d->st = ST_TEXT;
+				break;
+			}
 			data_bol(d, p + i, d->st == ST_BOL);
 			i++;
 			break;
