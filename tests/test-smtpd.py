@@ -1001,6 +1001,8 @@ def hostile():
          text[:300])
     t.eq("10 MB command line: the session survives", c.cmd("NOOP")[0], 250)
     after = vmrss(pids[0]) if pids else None
+    print("10 MB line: smtpd VmRSS %s kB before, %s kB after"
+          % (before, after), file=sys.stderr)
     t.ok("10 MB command line: smtpd's memory stays bounded (< 4 MB more)",
          before is not None and after is not None and after - before < 4096,
          "VmRSS %s kB -> %s kB" % (before, after))
