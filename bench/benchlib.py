@@ -1,0 +1,284 @@
+# Shared helpers for the benchmarks in bench/: which tern build to use, a
+# private Postfix instance (its own config_directory, queue_directory,
+# data_directory and maillog_file, started as root), process inspection
+# through /proc (RSS, CPU time, children by name), and result formatting.
+#
+# Lessons kept here so every benchmark gets them:
+#  - Postfix's master must start as root; postfix -c DIR start returns
+#    before every service is up, so give it a moment.
+#  - data_directory must belong to mail_owner (postfix), or postfix start
+#    fails; the instance's top directory must be readable by postfix.
+#  - maillog_file must lie under a maillog_file_prefixes directory, and
+#    needs the postlog service of Debian's master.cf.
+#  - Debian's master.cf listens on port 25: its inet services are always
+#    commented out here; a benchmark adds its own on a free port.
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.abspath(os.path.join(HERE, ".."))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def use_build(builddir=None):
+    """Points tests/ternlib.py at a tern build directory (builddir, else
+    $top_builddir, else build/) and returns the ternlib module.  Exits
+    with a message when the build is missing: benchmarks build nothing."""
+    if builddir is None:
+        builddir = os.environ.get("top_builddir") or os.path.join(TOP,
+                                                                  "build")
+    builddir = os.path.abspath(builddir)
+    os.environ["top_builddir"] = builddir
+    sys.path.insert(0, os.path.join(TOP, "tests"))
+    sys.dont_write_bytecode = True
+    import ternlib
+    return ternlib
+
+
+def need_programs(ternlib, *daemons):
+    """Exits when one of the named tern daemons is not built."""
+    missing = [ternlib.DAEMONS[d] for d in daemons
+               if not os.path.exists(ternlib.DAEMONS[d])]
+    if missing:
+        raise SystemExit("tern build incomplete (missing %s); build it "
+                         "first: make BUILD=%s" % (
+                             ", ".join(missing),
+                             os.path.relpath(ternlib.TOP_BUILDDIR, TOP)))
+
+
+def raise_nofile(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return soft
+    if hard != resource.RLIM_INFINITY and hard < want:
+        if os.geteuid() == 0:
+            hard = want
+        else:
+            want = hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return want
+
+
+# ---- /proc ---------------------------------------------------------------
+
+def proc_stat(pid):
+    """(comm, state, ppid, utime+stime, cutime+cstime) in ticks, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    comm = stat[stat.index("(") + 1:stat.rindex(")")]
+    f = stat[stat.rindex(")") + 2:].split()
+    # f[0] is field 3 (state); utime is field 14, cutime field 16.
+    return (comm, f[0], int(f[1]), int(f[11]) + int(f[12]),
+            int(f[13]) + int(f[14]))
+
+
+def proc_status_kib(pid, key):
+    """A "kB" line of /proc/PID/status (VmRSS, VmHWM...), or 0."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def proc_pss_kib(pid):
+    """Proportional set size (shared pages divided among their users)."""
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def children(ppid, comm=None):
+    """Live children of ppid, only those whose command name is comm when
+    given."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        s = proc_stat(int(d))
+        if s and s[2] == ppid and s[1] != "Z" and \
+                (comm is None or s[0] == comm):
+            out.append(int(d))
+    return out
+
+
+def tree_cpu_ticks(root):
+    """CPU ticks of root, its live descendants, and the children they
+    have reaped: a server's whole CPU use so far."""
+    total = 0
+    kids = {}
+    stats = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            s = proc_stat(int(d))
+            if s:
+                stats[int(d)] = s
+                kids.setdefault(s[2], []).append(int(d))
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        s = stats.get(pid)
+        if not s:
+            continue
+        total += s[3] + s[4]
+        todo.extend(kids.get(pid, []))
+    return total
+
+
+# ---- a private Postfix instance -------------------------------------------
+
+POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
+POSTFIX_MASTER_CF = "/etc/postfix/master.cf"
+
+
+def postfix_usable():
+    """Why Postfix cannot be measured here, or None when it can."""
+    if os.geteuid() != 0:
+        return "needs root (Postfix's master starts as root)"
+    if not os.path.exists(POSTFIX) or not os.path.exists(POSTFIX_MASTER_CF):
+        return "Postfix is not installed (apt-get install postfix)"
+    try:
+        import pwd
+        pwd.getpwnam("postfix")
+    except KeyError:
+        return "no postfix user"
+    return None
+
+
+def postfix_version():
+    p = subprocess.run(["postconf", "-d", "-h", "mail_version"],
+                       capture_output=True, text=True)
+    return p.stdout.strip() or "unknown"
+
+
+class Postfix:
+    """A Postfix instance under a temporary directory.
+
+    main: extra main.cf lines as (name, value) pairs, in order, after the
+    base ones ({d} in a value is the instance directory).  master.cf is
+    Debian's with its inet services commented out, the services named in
+    omit commented out too (with their -o lines), every chroot column set
+    to n when nochroot, and extra_master appended."""
+
+    BASE_MAIN = [
+        ("queue_directory", "{d}/spool"),
+        ("data_directory", "{d}/data"),
+        ("mail_owner", "postfix"),
+        ("setgid_group", "postdrop"),
+    ]
+    TAIL_MAIN = [
+        ("compatibility_level", "3.6"),
+        ("maillog_file_prefixes", "/tmp"),
+        ("maillog_file", "{d}/log"),
+    ]
+
+    def __init__(self, main, omit=(), nochroot=False, extra_master="",
+                 owned_dirs=()):
+        import pwd
+        self.pw = pwd.getpwnam("postfix")
+        self.dir = tempfile.mkdtemp(prefix="pf-bench.")
+        os.chmod(self.dir, 0o755)
+        self.spool = os.path.join(self.dir, "spool")
+        self.log = os.path.join(self.dir, "log")
+        for sub in ("spool", "data") + tuple(owned_dirs):
+            os.makedirs(os.path.join(self.dir, sub))
+        for sub in ("data",) + tuple(owned_dirs):
+            os.chown(os.path.join(self.dir, sub), self.pw.pw_uid,
+                     self.pw.pw_gid)
+        with open(os.path.join(self.dir, "main.cf"), "w") as f:
+            for k, v in self.BASE_MAIN + list(main) + self.TAIL_MAIN:
+                f.write("%s = %s\n" % (k, v.replace("{d}", self.dir)))
+        with open(POSTFIX_MASTER_CF) as src, \
+                open(os.path.join(self.dir, "master.cf"), "w") as dst:
+            skipping = False
+            for line in src:
+                f = line.split()
+                if line[:1].isspace() and f:
+                    if skipping:
+                        line = "#" + line
+                    dst.write(line)
+                    continue
+                skipping = False
+                if len(f) >= 8 and not line.startswith("#"):
+                    if f[1] == "inet" or f[0] in omit:
+                        skipping = True
+                        line = "#" + line
+                    elif nochroot and f[4] != "n":
+                        f[4] = "n"
+                        line = " ".join(f[:8]) + \
+                            (" " + " ".join(f[8:]) if f[8:] else "") + "\n"
+                dst.write(line)
+            dst.write(extra_master)
+        self.env = dict(os.environ, MAIL_CONFIG=self.dir)
+
+    def postfix(self, *args):
+        return subprocess.run([POSTFIX, "-c", self.dir] + list(args),
+                              capture_output=True, text=True)
+
+    def start(self):
+        r = self.postfix("start")
+        time.sleep(1)
+        if r.returncode != 0:
+            raise RuntimeError("postfix start failed: " + r.stderr.strip())
+
+    def stop(self):
+        self.postfix("stop")
+        time.sleep(1)
+
+    def cleanup(self):
+        if self.master_pid():
+            self.stop()
+        if os.environ.get("TERN_TEST_KEEP"):
+            print("kept " + self.dir, file=sys.stderr)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
+                pid = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if os.path.exists("/proc/%d" % pid) else None
+
+    def logtext(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+# ---- results --------------------------------------------------------------
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def machine():
+    """One line describing where the figures come from."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), "?")
+    except OSError:
+        model = "?"
+    return "%d CPUs (%s), Linux %s" % (os.cpu_count(), model,
+                                       os.uname().release)
