@@ -5,7 +5,8 @@
 set -u
 
 PKGS="gcc make autoconf automake pkg-config libssl-dev libunbound-dev
-libdb5.3-dev libevent-dev check libcrypt-dev python3 openssl swaks curl"
+libdb5.3-dev libevent-dev check libcrypt-dev python3 openssl swaks curl
+libnet-ssleay-perl libio-socket-ssl-perl"
 
 missing=
 for p in $PKGS; do
