@@ -46,17 +46,20 @@ enum auth_status {
 struct auth_result {
 	enum auth_status status;
 	const char	*user;		/* canonical name (OK only) */
-	uid_t		 uid;		/* OK only */
-	gid_t		 gid;
-	const char	*home;
+	uid_t		 uid;		/* OK only; (uid_t)-1 when the
+					   account names none (users file) */
+	gid_t		 gid;		/* likewise (gid_t)-1 */
+	const char	*home;		/* OK only; "" when none */
 	const char	*reason;	/* for the log; never secret */
 };
 
 struct auth_request;
 
 /*
- * Called once per request, from the event loop; res and its strings are
- * valid only during the call.
+ * Called once per request, from the event loop (never from within
+ * auth_client_start); res and its strings are valid only during the call.
+ * The request is freed when the callback returns: forget the pointer
+ * (auth_client_cancel on it from within the callback is harmless).
  */
 typedef void auth_client_cb(void *ctx, const struct auth_result *res);
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -432,6 +433,32 @@ parse_args(int argc, char **argv, struct strv *overrides, const char **dir,
 		strv_push(&srv_args, argv[i]);
 }
 
+/* To mail_owner, keeping the spec's extra group when there is one. */
+static void
+drop_to_mail_owner(const char *jail)
+{
+	const char *name = srv_spec->extra_group;
+	struct priv_user u;
+	struct group *gr = NULL;
+
+	priv_lookup_or_die(mail_conf_get("mail_owner"), "mail_owner", &u);
+	if (name != NULL && priv_is_root()) {
+		errno = 0;
+		gr = getgrnam(name);
+		if (gr == NULL)
+			log_warn("group %s does not exist; running without it",
+			    name);
+		else if (gr->gr_gid == 0)
+			fatal("refusing to keep group %s: it is group root",
+			    name);
+	}
+	if (gr != NULL)
+		priv_drop_extra_group(&u, gr->gr_gid, jail);
+	else
+		priv_drop(&u, jail);
+	priv_user_deinit(&u);
+}
+
 static void
 jail_and_drop(bool unpriv, bool jail)
 {
@@ -441,8 +468,7 @@ jail_and_drop(bool unpriv, bool jail)
 	if (chdir(qdir) == -1)
 		fatal("chdir %s: %s", qdir, strerror(errno));
 	if (unpriv) {
-		priv_drop_to(mail_conf_get("mail_owner"), "mail_owner",
-		    jail ? qdir : NULL);
+		drop_to_mail_owner(jail ? qdir : NULL);
 		return;
 	}
 	if (jail && priv_is_root()) {

@@ -80,6 +80,11 @@ struct server_peer {
  * end sessions early where that is harmless (e.g. idle IMAP sessions).
  * Sessions it leaves alone are allowed to finish.  Reaching max_use is not
  * a stop request: the sessions simply run to their end.
+ *
+ * extra_group: the name of a group the process keeps as a supplementary
+ * group when -u drops it to mail_owner as root (authd: "shadow", to read
+ * /etc/shadow).  A group that does not exist is warned about and not
+ * kept; without root it does not matter.  NULL: none.
  */
 struct server_spec {
 	const char	*name;
@@ -89,6 +94,7 @@ struct server_spec {
 	const char	*sessions_param;
 	bool		 no_idle_exit;
 	void		(*on_stop)(void);
+	const char	*extra_group;
 };
 
 /*

@@ -70,8 +70,9 @@ priv_is_root(void)
 	return geteuid() == 0;
 }
 
-void
-priv_verify(const struct priv_user *u)
+/* extra: a second allowed supplementary group, or 0 for none. */
+static void
+verify(const struct priv_user *u, gid_t extra)
 {
 	gid_t groups[PRIV_GROUPS_MAX];
 	uid_t ru, eu, su;
@@ -89,13 +90,31 @@ priv_verify(const struct priv_user *u)
 		    (unsigned long)rg, (unsigned long)eg, (unsigned long)sg,
 		    u->name, (unsigned long)u->gid);
 	n = getgroups(PRIV_GROUPS_MAX, groups);
-	if (n == -1 || n > 1 || (n == 1 && groups[0] != u->gid))
+	if (n == -1 || n > (extra != 0 ? 2 : 1))
 		panic("supplementary groups left after dropping to %s",
 		    u->name);
+	for (int i = 0; i < n; i++)
+		if (groups[i] != u->gid && (extra == 0 || groups[i] != extra))
+			panic("supplementary groups left after dropping to %s",
+			    u->name);
 	if (setuid(0) != -1 || seteuid(0) != -1)
 		panic("regained root after dropping to %s", u->name);
 	if (setgid(0) != -1 || setegid(0) != -1)
 		panic("regained group root after dropping to %s", u->name);
+}
+
+void
+priv_verify(const struct priv_user *u)
+{
+	verify(u, 0);
+}
+
+void
+priv_verify_extra_group(const struct priv_user *u, gid_t extra_gid)
+{
+	if (extra_gid == 0)
+		panic("priv_verify_extra_group: group root");
+	verify(u, extra_gid);
 }
 
 /* Instance mode: we can only be who we are. */
@@ -112,9 +131,11 @@ drop_unprivileged(const struct priv_user *u)
 		    (unsigned long)ru);
 }
 
-void
-priv_drop(const struct priv_user *u, const char *jail)
+static void
+drop(const struct priv_user *u, gid_t extra, const char *jail)
 {
+	gid_t groups[2] = { u->gid, extra };
+
 	if (u->uid == 0)
 		fatal("refusing to run as %s: uid 0", u->name);
 	if (u->gid == 0)
@@ -125,11 +146,26 @@ priv_drop(const struct priv_user *u, const char *jail)
 	}
 	if (jail != NULL && (chroot(jail) == -1 || chdir("/") == -1))
 		fatal("chroot %s: %s", jail, strerror(errno));
-	if (setgroups(1, &u->gid) == -1 ||
+	if (setgroups(extra != 0 && extra != u->gid ? 2 : 1, groups) == -1 ||
 	    setresgid(u->gid, u->gid, u->gid) == -1 ||
 	    setresuid(u->uid, u->uid, u->uid) == -1)
 		fatal("cannot become %s: %s", u->name, strerror(errno));
-	priv_verify(u);
+	verify(u, extra);
+}
+
+void
+priv_drop(const struct priv_user *u, const char *jail)
+{
+	drop(u, 0, jail);
+}
+
+void
+priv_drop_extra_group(const struct priv_user *u, gid_t extra_gid,
+    const char *jail)
+{
+	if (extra_gid == 0)
+		fatal("refusing to run as %s with group root", u->name);
+	drop(u, extra_gid, jail);
 }
 
 void

@@ -51,6 +51,13 @@ bool priv_is_root(void);
  * to chroot into first (root only).  Returns only on success.
  */
 void priv_drop(const struct priv_user *u, const char *jail);
+/*
+ * As priv_drop, but the process keeps one supplementary group besides
+ * u's own (e.g. "shadow", for authd to read /etc/shadow).  extra_gid 0
+ * is refused.  Unprivileged, it only verifies, as priv_drop does.
+ */
+void priv_drop_extra_group(const struct priv_user *u, gid_t extra_gid,
+    const char *jail);
 /* priv_lookup_or_die(name, param) then priv_drop. */
 void priv_drop_to(const char *name, const char *param, const char *jail);
 
@@ -59,5 +66,7 @@ void priv_drop_to(const char *name, const char *param, const char *jail);
  * supplementary groups are at most u's group, and setuid(0) fails.
  */
 void priv_verify(const struct priv_user *u);
+/* As priv_verify, but extra_gid may be a supplementary group too. */
+void priv_verify_extra_group(const struct priv_user *u, gid_t extra_gid);
 
 #endif
