@@ -7,7 +7,8 @@
  * running master (SIGTERM, SIGQUIT, SIGHUP) that master.pid names;
  * status says whether one runs; check reports what is wrong with the
  * directory tree, the programs master.cf names and, as root, the
- * ownership of the configuration.  The configuration is loaded (and,
+ * ownership of the configuration; user keeps authd's users file
+ * (tern_user.h).  The configuration is loaded (and,
  * where it matters, master.cf parsed) before anything is done, so a broken
  * configuration never reaches a running master.  Messages go to stderr as
  * "tern: ..."; every error exits 1.
@@ -38,6 +39,8 @@
 #include "master_pid.h"
 #include "master_proto.h"
 
+#include "tern_user.h"
+
 /* How often stop and abort look whether master has gone. */
 #define TERN_POLL_MS		100
 /* Grace on top of master_stop_timeout, and all abort waits. */
@@ -55,7 +58,8 @@ static _Noreturn void
 usage(void)
 {
 	fprintf(stderr, "usage: tern [-c config_dir] "
-	    "start|start-fg|stop|abort|reload|status|check\n");
+	    "start|start-fg|stop|abort|reload|status|check\n"
+	    "       tern [-c config_dir] user add|passwd|del|list ...\n");
 	exit(1);
 }
 
@@ -407,11 +411,21 @@ main(int argc, char **argv)
 
 	log_init("tern");
 	log_use_stderr();
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
+	/* '+': the options of "user add" are its own. */
+	while ((ch = getopt(argc, argv, "+c:")) != -1) {
 		switch (ch) {
 		case 'c': opt_dir = optarg; break;
 		default: usage();
 		}
+	}
+	if (argc - optind >= 1 && str_eq(argv[optind], "user")) {
+		dir = config_dir(opt_dir);
+		if (mail_conf_try_load(dir, NULL, false, &err) == -1)
+			fatal("%s", err);
+		free(dir);
+		rc = tern_user_main(argc - optind - 1, argv + optind + 1);
+		mail_conf_unload();
+		return rc;
 	}
 	if (argc - optind != 1)
 		usage();
