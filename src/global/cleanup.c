@@ -74,6 +74,7 @@ struct cleanup {
 	struct cleanup_hdr hdr;
 	struct buf	 line;		/* a header line split across writes */
 	bool		 cr_pending;	/* body: last chunk ended in CR */
+	bool		 prepared;	/* cleanup_prepare done */
 	char		 last;		/* last content byte written */
 	uint64_t	 size;		/* content bytes as received */
 	/* Outcome. */
@@ -709,16 +710,14 @@ cleanup_free(struct cleanup *c)
 	free(c);
 }
 
-enum cleanup_status
-cleanup_finish(struct cleanup **cp, char qid_r[QID_SIZE],
-    const char **reason_r)
+void
+cleanup_prepare(struct cleanup *c)
 {
-	struct cleanup *c = *cp;
-	enum cleanup_status status;
-	const char *err;
 	size_t len;
 
-	*cp = NULL;
+	if (c->prepared)
+		return;
+	c->prepared = true;
 	if (c->status == CLEANUP_OK && c->state == CLEANUP_ST_HEADER) {
 		if (c->line.len > 0) {
 			/* A last line without a line end. */
@@ -736,7 +735,30 @@ cleanup_finish(struct cleanup **cp, char qid_r[QID_SIZE],
 			content_put(c, "\r", 1);
 		if (c->last != '\n')
 			content_put(c, "\n", 1);
-		if (qfile_commit(&c->w, qid_r, &err) == -1) {
+		qfile_commit_prepare(c->w);
+	}
+}
+
+void
+cleanup_sync(struct cleanup *c)
+{
+	ASSERT(c->prepared);
+	if (c->status == CLEANUP_OK)
+		qfile_commit_sync(c->w);
+}
+
+enum cleanup_status
+cleanup_finish(struct cleanup **cp, char qid_r[QID_SIZE],
+    const char **reason_r)
+{
+	struct cleanup *c = *cp;
+	enum cleanup_status status;
+	const char *err;
+
+	*cp = NULL;
+	cleanup_prepare(c);
+	if (c->status == CLEANUP_OK) {
+		if (qfile_commit_end(&c->w, qid_r, &err) == -1) {
 			if (str_has_prefix(err, "queue file write error: "))
 				err += strlen("queue file write error: ");
 			str_fmt_buf(cleanup_reason_buf,

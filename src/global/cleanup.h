@@ -99,6 +99,16 @@ void cleanup_write(struct cleanup *c, const void *p, size_t n);
  */
 enum cleanup_status cleanup_finish(struct cleanup **cp, char qid_r[QID_SIZE],
     const char **reason_r) __attribute__((warn_unused_result));
+/*
+ * cleanup_finish in steps, for a server that waits for the disk in a
+ * worker thread: cleanup_prepare processes the header and writes the
+ * rest of the file (event loop); cleanup_sync makes it durable (fsync,
+ * rename, directory fsync; touches only c, so a worker thread may run
+ * it); cleanup_finish then reports the result and logs (event loop).
+ * cleanup_finish alone runs whichever steps have not run.
+ */
+void cleanup_prepare(struct cleanup *c);
+void cleanup_sync(struct cleanup *c);
 /* Discards the message and its temporary file; NULL-safe. */
 void cleanup_abort(struct cleanup **cp);
 

@@ -300,6 +300,10 @@ struct qfile_writer {
 	bool		 extract;	/* "A flags=extract": R records optional */
 	int		 err;		/* sticky errno; 0 while all is well */
 	const char	*err_what;	/* "write", "fsync"... */
+	bool		 prepared;	/* qfile_commit_prepare done */
+	bool		 synced;	/* qfile_commit_sync done */
+	bool		 norcpt;	/* refused: no R record */
+	char		*final_path;	/* dir/qid once renamed */
 };
 
 /* Makes the writer fail for good, remembering the first error only. */
@@ -539,21 +543,20 @@ qfile_rename_noreplace(const char *from, const char *to)
 	return rename(from, to);
 }
 
-int
-qfile_commit(struct qfile_writer **wp, char qid_r[QID_SIZE],
-    const char **err_r)
+void
+qfile_commit_prepare(struct qfile_writer *w)
 {
-	struct qfile_writer *w = *wp;
-	char z[QFILE_Z_DIGITS + 1], *path = NULL, what[64];
-	const char *err;
-	int n, saved;
+	char z[QFILE_Z_DIGITS + 1];
+	int n;
 
+	if (w->prepared)
+		return;
+	w->prepared = true;
 	if (w->err == 0 && w->stage != QFILE_W_CONTENT) {
 		/* A file without recipients would be corrupt: refuse it. */
-		qfile_writer_abort(wp);
-		*err_r = "queue file has no recipient";
-		errno = EINVAL;
-		return -1;
+		w->norcpt = true;
+		qfile_w_error(w, "no recipient", EINVAL);
+		return;
 	}
 	qfile_w_add(w, "X\n", 2);
 	qfile_w_flush(w);
@@ -563,6 +566,19 @@ qfile_commit(struct qfile_writer **wp, char qid_r[QID_SIZE],
 		if (safefile_pwrite_all(w->fd, z, QFILE_Z_DIGITS, w->z_off) == -1)
 			qfile_w_error(w, "write", errno);
 	}
+}
+
+/*
+ * SECURITY: runs in a worker thread in smtpd, so it touches nothing but
+ * w and makes plain system calls (no shared buffers, no logging).
+ */
+void
+qfile_commit_sync(struct qfile_writer *w)
+{
+	int dfd;
+
+	ASSERT(w->prepared && !w->synced);
+	w->synced = true;
 	if (w->err == 0 && fsync(w->fd) == -1)
 		qfile_w_error(w, "fsync", errno);
 	if (w->err == 0) {
@@ -571,36 +587,65 @@ qfile_commit(struct qfile_writer **wp, char qid_r[QID_SIZE],
 		w->fd = -1;
 	}
 	if (w->err == 0) {
-		path = xasprintf("%s/%s", w->dir, w->qid);
-		if (qfile_rename_noreplace(w->tmp_path, path) == -1)
+		w->final_path = xasprintf("%s/%s", w->dir, w->qid);
+		if (qfile_rename_noreplace(w->tmp_path, w->final_path) == -1)
 			qfile_w_error(w, "rename", errno);
 	}
+	if (w->err != 0)
+		return;
 	/*
 	 * maildrop/ is write-only for terndrop (mode 1730), which therefore
 	 * cannot open it to sync it: there the fsync'd file and the
 	 * journaled rename are all it gets, as with Postfix's postdrop.
 	 */
-	if (w->err == 0 && safefile_fsync_dir(w->dir, &err) == -1 &&
-	    !(errno == EACCES && str_eq(w->dir, QFILE_MAILDROP))) {
+	dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1 && errno == EACCES && str_eq(w->dir, QFILE_MAILDROP))
+		return;
+	if (dfd == -1 || fsync(dfd) == -1) {
 		/* Not durable: the caller will report failure, so undo. */
 		qfile_w_error(w, "directory fsync", errno);
-		(void)unlink(path);
+		(void)unlink(w->final_path);
+	}
+	if (dfd != -1)
+		(void)close(dfd);
+}
+
+int
+qfile_commit_end(struct qfile_writer **wp, char qid_r[QID_SIZE],
+    const char **err_r)
+{
+	struct qfile_writer *w = *wp;
+	char what[64];
+	int saved;
+
+	qfile_commit_prepare(w);
+	if (!w->synced)
+		qfile_commit_sync(w);
+	if (w->norcpt) {
+		qfile_writer_abort(wp);
+		*err_r = "queue file has no recipient";
+		errno = EINVAL;
+		return -1;
 	}
 	if (w->err != 0) {
 		saved = w->err;
 		snprintf(what, sizeof(what), "queue file %s error",
 		    w->err_what);
-		free(path);
 		qfile_writer_abort(wp);
 		return qfile_fail_errno(err_r, what, saved);
 	}
 	str_copy(qid_r, w->qid, QID_SIZE);
-	free(path);
-	w->fd = -1;
 	free(w->tmp_path);
 	w->tmp_path = NULL;
 	qfile_writer_abort(wp);
 	return 0;
+}
+
+int
+qfile_commit(struct qfile_writer **wp, char qid_r[QID_SIZE],
+    const char **err_r)
+{
+	return qfile_commit_end(wp, qid_r, err_r);
 }
 
 void
@@ -616,6 +661,7 @@ qfile_writer_abort(struct qfile_writer **wp)
 		(void)unlink(w->tmp_path);
 	buf_deinit(&w->out);
 	free(w->tmp_path);
+	free(w->final_path);
 	free(w->dir);
 	free(w);
 	*wp = NULL;

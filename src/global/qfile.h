@@ -180,7 +180,23 @@ uint64_t qfile_content_size(const struct qfile_writer *w);
 /* fchown the file (root writers that create files for mail_owner). */
 int qfile_writer_chown(struct qfile_writer *w, uid_t uid, gid_t gid)
     __attribute__((warn_unused_result));
+/*
+ * Ends the file: writes X and the size, fsyncs it, renames it to its
+ * queue ID without replacing anything, and fsyncs the directory.  0 with
+ * qid_r, or -1 with err_r ("queue file fsync error: ...") and nothing
+ * left behind.  Frees *wp either way.
+ *
+ * The same in three steps, so that a server can wait for the disk in a
+ * worker thread: qfile_commit_prepare (writes the rest; errors are kept
+ * for later), qfile_commit_sync (fsync, rename, directory fsync; touches
+ * only w, so any one thread may run it), qfile_commit_end (the result;
+ * runs the steps not yet run).
+ */
 int qfile_commit(struct qfile_writer **wp, char qid_r[QID_SIZE],
+    const char **err_r) __attribute__((warn_unused_result));
+void qfile_commit_prepare(struct qfile_writer *w);
+void qfile_commit_sync(struct qfile_writer *w);
+int qfile_commit_end(struct qfile_writer **wp, char qid_r[QID_SIZE],
     const char **err_r) __attribute__((warn_unused_result));
 void qfile_writer_abort(struct qfile_writer **wp);
 
