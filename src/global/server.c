@@ -10,11 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,6 +72,18 @@ usage(const char *why)
 }
 
 static void request_stop(const char *why);
+
+/* Sessions are descriptors: take the soft limit up to the hard one. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 /* Exits the loop when nothing is left to do. */
 static void
@@ -530,8 +544,17 @@ server_main(const struct server_spec *spec, int argc, char **argv)
 		fatal("cannot open the log: %s", err);
 	srv_max_use = mail_conf_int("max_use");
 	srv_max_idle = mail_conf_time("max_idle");
-	if (spec->sessions_param != NULL)
+	if (spec->sessions_param != NULL) {
+		/*
+		 * A process that serves many sessions at once uses max_use
+		 * up that many times faster: count it in those units.
+		 */
 		srv_busy_at = mail_conf_int(spec->sessions_param);
+		if (__builtin_mul_overflow(srv_max_use, srv_busy_at,
+		    &srv_max_use))
+			srv_max_use = LLONG_MAX;
+		raise_fd_limit();
+	}
 	check_fds();
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("cannot ignore SIGPIPE: %s", strerror(errno));

@@ -69,7 +69,9 @@ struct server_peer {
  * "smtpd_sessions_per_process"): the process tells master it is busy, so
  * that master starts another for new connections, only once it serves
  * that many sessions.  NULL: busy from the first session, as one process
- * per client would be.
+ * per client would be.  Such a process also counts max_use in those
+ * units (it exits after max_use times that many sessions), and raises its
+ * descriptor limit to the hard limit.
  *
  * no_idle_exit: stay up without sessions regardless of max_idle (for a
  * process that must always exist, such as qmgr).
