@@ -34,6 +34,7 @@ main(int argc, char **argv)
 		.on_connect	= authd_on_connect,
 		/* SECURITY: read /etc/shadow as mail_owner, nothing more. */
 		.extra_group	= "shadow",
+		.sessions_param	= "authd_sessions_per_process",
 	};
 
 	return server_main(&spec, argc, argv);

@@ -206,6 +206,9 @@ const struct param_def mail_params[] = {
 	  "authd refuses to check more (0: no limit)" },
 	{ "authd_passwd_file", PARAM_STR, "", NULL, NOLIMIT, 0, 0,
 	  "users file in Dovecot passwd-file format (empty: none)" },
+	{ "authd_sessions_per_process", PARAM_INT, "100", NULL, 1, 100000,
+	  0, 0, "requests one authd process serves at once before master "
+	  "starts another" },
 	{ "authd_system_users", PARAM_BOOL, "yes", NULL, NOLIMIT, 0, 0,
 	  "also authenticate system accounts (passwd and shadow)" },
 	{ "bounce_notice_recipient", PARAM_STR, "postmaster", NULL,
