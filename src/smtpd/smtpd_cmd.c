@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "log.h"
 #include "str.h"
+#include "workq.h"
 #include "xalloc.h"
 
 #include "addr.h"
@@ -514,17 +515,54 @@ cmd_data(struct smtpd_session *s, char *args)
 	run_check(s, smtpd_check_data, data_done);
 }
 
-void
-smtpd_cmd_commit(struct smtpd_session *s)
+/*
+ * The end of a message: cleanup_prepare writes the rest of the queue file
+ * here, a worker thread makes it durable (fsync, rename, directory
+ * fsync), and commit_done answers.  Waiting for the disk in a thread lets
+ * the loop serve other sessions meanwhile, and lets the file system
+ * commit the fsyncs of concurrent sessions together.  The session is
+ * paused in between; if the client goes away, the job keeps the cleanup
+ * and finishes it alone (the message is in the queue; the client, never
+ * told, will send it again, as RFC 5321 §6.1 expects).
+ */
+struct smtpd_commit {
+	struct smtpd_session *s;	/* NULL once the session is gone */
+	struct cleanup	*cleanup;
+	char		 qid[QID_SIZE];
+};
+
+static struct workq *commit_q;
+
+static void
+commit_work(void *arg)
 {
-	char qid[QID_SIZE], saved[QID_SIZE];
+	struct smtpd_commit *job = arg;
+
+	/* SECURITY: worker thread; touches only the cleanup. */
+	cleanup_sync(job->cleanup);
+}
+
+static void
+commit_done(void *arg)
+{
+	struct smtpd_commit *job = arg;
+	struct smtpd_session *s = job->s;
+	char qid[QID_SIZE];
 	const char *reason;
 	char *r;
 	int code;
+	enum cleanup_status st;
 
-	ASSERT(s->cleanup != NULL);
-	str_copy(saved, cleanup_qid(s->cleanup), sizeof(saved));
-	switch (cleanup_finish(&s->cleanup, qid, &reason)) {
+	st = cleanup_finish(&job->cleanup, qid, &reason);
+	if (s == NULL) {
+		if (st == CLEANUP_OK)
+			log_qid_info(qid, "queued, but the client left before "
+			    "the reply");
+		free(job);
+		return;
+	}
+	s->commit = NULL;
+	switch (st) {
 	case CLEANUP_OK:
 		smtpd_reply(s, 250, "2.0.0 Ok: queued as %s", qid);
 		break;
@@ -535,12 +573,42 @@ smtpd_cmd_commit(struct smtpd_session *s)
 		/* RFC 1870 §6.2 / RFC 3463: size gets 552 5.3.4. */
 		code = str_has_prefix(reason, "5.3.4") ? 552 : 554;
 		r = xasprintf("%d %s", code, reason);
-		smtpd_session_log_reject(s, saved, "END-OF-MESSAGE", r);
+		smtpd_session_log_reject(s, job->qid, "END-OF-MESSAGE", r);
 		free(r);
 		smtpd_reply(s, code, "%s", reason);
 		break;
 	}
+	free(job);
 	smtpd_session_reset(s);
+	smtpd_session_resume(s);
+	(void)smtpd_session_settle(s);
+}
+
+void
+smtpd_cmd_commit(struct smtpd_session *s)
+{
+	struct smtpd_commit *job = xcalloc(1, sizeof(*job));
+
+	ASSERT(s->cleanup != NULL && s->commit == NULL);
+	job->s = s;
+	job->cleanup = s->cleanup;
+	s->cleanup = NULL;
+	str_copy(job->qid, cleanup_qid(job->cleanup), sizeof(job->qid));
+	s->commit = job;
+	smtpd_session_pause(s);
+	cleanup_prepare(job->cleanup);
+	if (commit_q == NULL)
+		commit_q = workq_new(smtpd_base(), SMTPD_COMMIT_THREADS);
+	workq_submit(commit_q, commit_work, commit_done, job);
+}
+
+void
+smtpd_cmd_commit_orphan(struct smtpd_session *s)
+{
+	if (s->commit != NULL) {
+		s->commit->s = NULL;
+		s->commit = NULL;
+	}
 }
 
 /*

@@ -634,6 +634,7 @@ session_free(struct smtpd_session *s)
 	const char *err;
 
 	dns_cancel(&s->dnsq);
+	smtpd_cmd_commit_orphan(s);
 	smtpd_sasl_reset(s);
 	smtpd_session_reset(s);
 	if (s->anvil_counted &&

@@ -27,6 +27,7 @@
 
 struct bufferevent;
 struct cleanup;
+struct smtpd_commit;
 struct dns_query;
 struct auth_request;
 struct event;
@@ -72,6 +73,7 @@ struct smtpd_session {
 	enum smtpd_input input;
 	bool		 closing;	/* flush the output, then free */
 	bool		 paused;	/* waiting for something; no input */
+	struct smtpd_commit *commit;	/* the queue file being synced */
 	bool		 skipping;	/* discarding an overlong line */
 	bool		 greeted;
 	bool		 esmtp;		/* EHLO (not HELO) */
@@ -185,8 +187,15 @@ size_t smtpd_session_count(void);
 
 /* smtpd_cmd.c */
 void smtpd_cmd_line(struct smtpd_session *s, char *line, size_t len);
-/* DATA or the last BDAT chunk is complete: commit and reply. */
+/*
+ * DATA or the last BDAT chunk is complete: commit and reply.  The session
+ * is paused until the queue file is durable (a worker thread waits for
+ * the disk; SMTPD_COMMIT_THREADS at most per process).
+ */
+#define SMTPD_COMMIT_THREADS	32
 void smtpd_cmd_commit(struct smtpd_session *s);
+/* The session is going away during a commit: the commit ends alone. */
+void smtpd_cmd_commit_orphan(struct smtpd_session *s);
 /* A non-LAST BDAT chunk is complete. */
 void smtpd_cmd_bdat_done(struct smtpd_session *s);
 
