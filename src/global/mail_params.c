@@ -411,7 +411,7 @@ const struct param_def mail_params[] = {
 	  "tables of the login names allowed to use each sender address" },
 	{ "smtpd_sender_restrictions", PARAM_LIST, "", NULL, NOLIMIT, 0, 0,
 	  "restrictions applied to the MAIL FROM address" },
-	{ "smtpd_sessions_per_process", PARAM_INT, "100", NULL, 1, 100000,
+	{ "smtpd_sessions_per_process", PARAM_INT, "500", NULL, 1, 100000,
 	  0, 0, "sessions one smtpd process serves before master starts "
 	  "another" },
 	{ "smtpd_soft_error_limit", PARAM_INT, "10", NULL, 0, 100000, 0, 0,
