@@ -19,8 +19,8 @@ free_port() {
 }
 
 mkdir -p "$D/etc" "$D/libexec"
-for d in master/master echod/echod qmgr/qmgr local/local pickup/pickup \
-    showq/showq; do
+for d in master/master qmgr/qmgr local/local pickup/pickup showq/showq \
+    smtpd/smtpd authd/authd anvil/anvil; do
 	ln -sf "$B/src/$d" "$D/libexec/${d##*/}"
 done
 mkdir -p "$D/mail"
@@ -54,7 +54,23 @@ fi
 	"alias_maps = hash:$D/etc/aliases" \
 	"alias_database = hash:$D/etc/aliases" \
 	"mydestination = demo.localhost, localhost" \
-	"mail_spool_directory = $D/mail"
+	"mail_spool_directory = $D/mail" \
+	"mynetworks = 127.0.0.0/8" \
+	"smtpd_peername_lookup = no" \
+	"smtpd_tls_security_level = may" \
+	"smtpd_tls_cert_file = $D/etc/demo.pem" \
+	"authd_passwd_file = $D/etc/users" \
+	"authd_system_users = no"
+# A self-signed certificate for STARTTLS, and the demo user for AUTH
+# (password "demo"), kept across runs.
+if [ ! -f "$D/etc/demo.pem" ]; then
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -days 365 -subj /CN=demo.localhost \
+	    -addext subjectAltName=DNS:demo.localhost,DNS:localhost \
+	    -keyout "$D/etc/demo.pem" -out "$D/etc/demo.crt" 2>/dev/null
+	cat "$D/etc/demo.crt" >> "$D/etc/demo.pem"
+	chmod 600 "$D/etc/demo.pem"
+fi
 # A demo mailbox that works whoever runs this: an alias to a file.
 if ! grep -q '^demo:' "$D/etc/aliases"; then
 	echo "demo: $D/mail/demo.mbox" >> "$D/etc/aliases"
@@ -67,20 +83,31 @@ if "$BIN/tern" status 2>/dev/null; then
 	exit 1
 fi
 
+if ! grep -q '^demo@demo.localhost:' "$D/etc/users" 2>/dev/null; then
+	echo demo | "$BIN/tern" -c "$D/etc" user add demo@demo.localhost
+fi
+
 # Fresh ports each time: whatever was free last time may be taken now.
 PORT=$(free_port)
+SUBPORT=$(free_port)
 cat > "$D/etc/master.cf" <<EOF
-# The demo's services (see tern-master.cf(5)).  Later versions add SMTP,
-# IMAP and POP3 here; for now: the mail pipeline (sendmail -> pickup ->
-# qmgr -> local), and the echo test service on a loopback port and on a
-# UNIX socket that master wakes up every 60 seconds.
+# The demo's services (see tern-master.cf(5)): SMTP on a loopback port,
+# submission (STARTTLS and AUTH required) on another, and the mail
+# pipeline (pickup, qmgr, local) behind them.
 # service type  private unpriv  chroot  wakeup  maxproc command
+127.0.0.1:$PORT inet n  -       n       -       -       smtpd
+127.0.0.1:$SUBPORT inet n -     n       -       -       smtpd
+  -o syslog_name=tern/submission
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+anvil     unix  -       -       n       -       1       anvil
+authd     unix  -       -       n       -       -       authd
 pickup    unix  n       -       n       60      1       pickup
 qmgr      unix  n       -       n       300     1       qmgr
 showq     unix  n       -       n       -       -       showq
 local     unix  -       n       n       -       -       local
-127.0.0.1:$PORT inet n -       n       -       4       echod
-echo      unix  -       -       n       60      1       echod
 EOF
 
 "$BIN/ternalias" "hash:$D/etc/aliases"
@@ -113,17 +140,15 @@ echo
 echo "== its processes (master and one pool per master.cf service)"
 ps -o pid,ppid,user,args --ppid "$fg" -p "$fg" || :
 echo
-echo "== a session with the echo service on 127.0.0.1:$PORT"
+echo "== an SMTP session on 127.0.0.1:$PORT (Python's smtplib)"
 "$PY" - "$PORT" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-f = s.makefile("rwb")
-print("S: " + f.readline().decode().rstrip())
-for line in ("hello, tern", "quit"):
-    print("C: " + line)
-    f.write(line.encode() + b"\r\n")
-    f.flush()
-    print("S: " + f.readline().decode().rstrip())
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+s.set_debuglevel(1)
+s.ehlo("demo.client")
+s.sendmail("visitor@example.com", ["demo@demo.localhost"],
+           b"Subject: hello over SMTP\r\n\r\nIt works over SMTP too.\r\n")
+s.quit()
 EOF
 echo
 echo "== a message through the queue: sendmail -> pickup -> qmgr -> local"
@@ -131,7 +156,7 @@ printf 'Subject: hello from the demo\n\nIt works.\n' |
     "$BIN/sendmail" -i demo
 i=0
 until grep -q '^Subject: hello from the demo' "$D/mail/demo.mbox" \
-    2>/dev/null; do
+    2>/dev/null && grep -q '^Subject: hello over SMTP' "$D/mail/demo.mbox"; do
 	i=$((i + 1))
 	if [ "$i" -gt 100 ]; then
 		echo "demo: the message was not delivered; see $D/maillog" >&2
@@ -147,7 +172,13 @@ tail -n 8 "$D/maillog"
 echo
 echo "Send mail:   echo hi | MAIL_CONFIG=$D/etc $BIN/sendmail demo"
 echo "             (delivered to $D/mail/demo.mbox; mailq: $BIN/ternqueue -p)"
-echo "Talk to it:  nc 127.0.0.1 $PORT   (or telnet)"
+echo "SMTP:        swaks --server 127.0.0.1:$PORT --to demo@demo.localhost"
+echo "             curl smtp://127.0.0.1:$PORT --mail-from you@example.com \\"
+echo "                 --mail-rcpt demo@demo.localhost -T $S/README.md"
+echo "Submission:  swaks --server 127.0.0.1:$SUBPORT --tls --auth PLAIN \\"
+echo "                 --auth-user demo@demo.localhost --auth-password demo \\"
+echo "                 --to demo@demo.localhost"
+echo "             (self-signed certificate: $D/etc/demo.crt)"
 echo "Configure:   MAIL_CONFIG=$D/etc $BIN/ternconf -e myhostname=other.example"
 echo "             $BIN/tern -c $D/etc reload"
 echo "Stop it:     Ctrl-C here, or $BIN/tern -c $D/etc stop"
