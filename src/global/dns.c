@@ -16,7 +16,6 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <resolv.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,20 +99,8 @@ static struct {
 } dns;
 
 static char err_buf[512];
-
-static const char *
-err_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-err_fmt(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
-	va_end(ap);
-	return err_buf;
-}
+/* The module\'s error text for err_r (one at a time). */
+#define ERR_FMT(...)	str_fmt_buf(err_buf, sizeof(err_buf), __VA_ARGS__)
 
 /* Answers */
 
@@ -570,12 +557,12 @@ dns_query(const char *name, int rrtype, dns_cb *cb, void *ctx,
 	if (!dns_name_valid(name)) {
 		char *esc = log_escape_str(name);
 
-		*err_r = err_fmt("invalid domain name \"%.300s\"", esc);
+		*err_r = ERR_FMT("invalid domain name \"%.300s\"", esc);
 		free(esc);
 		return NULL;
 	}
 	if (rrtype <= 0 || rrtype > 65535) {
-		*err_r = err_fmt("invalid record type %d", rrtype);
+		*err_r = ERR_FMT("invalid record type %d", rrtype);
 		return NULL;
 	}
 	q = xcalloc(1, sizeof(*q));
@@ -600,7 +587,7 @@ dns_query(const char *name, int rrtype, dns_cb *cb, void *ctx,
 			pending_free(p);
 			q->pend = NULL;
 		}
-		*err_r = err_fmt("resolver: %s", ub_strerror(rc));
+		*err_r = ERR_FMT("resolver: %s", ub_strerror(rc));
 		query_free(q);
 		return NULL;
 	}
@@ -760,7 +747,7 @@ dns_lookup_ptr(const char *addr, dns_name_cb *cb, void *ctx,
 	    -1) {
 		char *esc = log_escape_str(addr);
 
-		*err_r = err_fmt("invalid IP address \"%.100s\"", esc);
+		*err_r = ERR_FMT("invalid IP address \"%.100s\"", esc);
 		free(esc);
 		query_free(q);
 		return NULL;
@@ -884,13 +871,13 @@ dns_init(struct event_base *base, const char **err_r)
 	if (*conf == '\0') {
 		errno = 0;
 		if ((rc = ub_ctx_resolvconf(dns.ub, NULL)) != 0) {
-			*err_r = err_fmt("/etc/resolv.conf: %s%s%s",
+			*err_r = ERR_FMT("/etc/resolv.conf: %s%s%s",
 			    ub_strerror(rc), errno != 0 ? ": " : "",
 			    errno != 0 ? strerror(errno) : "");
 			goto fail;
 		}
 		if ((rc = ub_ctx_hosts(dns.ub, NULL)) != 0) {
-			*err_r = err_fmt("/etc/hosts: %s", ub_strerror(rc));
+			*err_r = ERR_FMT("/etc/hosts: %s", ub_strerror(rc));
 			goto fail;
 		}
 	} else {
@@ -898,13 +885,13 @@ dns_init(struct event_base *base, const char **err_r)
 		FILE *fp = fopen(conf, "r");
 
 		if (fp == NULL) {
-			*err_r = err_fmt("dns_resolver_config: %s: %s", conf,
+			*err_r = ERR_FMT("dns_resolver_config: %s: %s", conf,
 			    strerror(errno));
 			goto fail;
 		}
 		fclose(fp);
 		if ((rc = ub_ctx_config(dns.ub, conf)) != 0) {
-			*err_r = err_fmt("dns_resolver_config: %s: %s", conf,
+			*err_r = ERR_FMT("dns_resolver_config: %s: %s", conf,
 			    ub_strerror(rc));
 			goto fail;
 		}
@@ -921,7 +908,7 @@ dns_init(struct event_base *base, const char **err_r)
 	if ((rc = ub_resolve_event(dns.ub, "localhost.", RR_A, RR_IN, p,
 	    probe_cb, NULL)) != 0) {
 		pending_free(p);	/* an error means no callback */
-		*err_r = err_fmt("%s%s%s", *conf != '\0' ?
+		*err_r = ERR_FMT("%s%s%s", *conf != '\0' ?
 		    "dns_resolver_config: " : "", *conf != '\0' ? conf :
 		    "resolver", *conf != '\0' ? ": invalid configuration" :
 		    ": cannot start");

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,20 +76,8 @@ struct tls_server {
 };
 
 static char err_buf[1024];
-
-static const char *
-err_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-err_fmt(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
-	va_end(ap);
-	return err_buf;
-}
+/* The module\'s error text for err_r (one at a time). */
+#define ERR_FMT(...)	str_fmt_buf(err_buf, sizeof(err_buf), __VA_ARGS__)
 
 /* The last OpenSSL error's reason, for composing messages. */
 static const char *
@@ -115,7 +102,7 @@ pem_open(const char *pname, const char *file, const char **err_r)
 
 	if (bio == NULL) {
 		ERR_clear_error();
-		*err_r = err_fmt("%s: cannot open %s: %s", pname, file,
+		*err_r = ERR_FMT("%s: cannot open %s: %s", pname, file,
 		    strerror(errno != 0 ? errno : EIO));
 	}
 	return bio;
@@ -134,7 +121,7 @@ load_cert_key(SSL_CTX *ctx, const char *prefix, const char *cert,
 		return -1;
 	BIO_free(bio);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		*err_r = err_fmt("%s: cannot load a certificate chain from "
+		*err_r = ERR_FMT("%s: cannot load a certificate chain from "
 		    "%s: %s", cname, cert, ssl_reason());
 		return -1;
 	}
@@ -147,13 +134,13 @@ load_cert_key(SSL_CTX *ctx, const char *prefix, const char *cert,
 		if (ERR_GET_REASON(ERR_peek_last_error()) ==
 		    X509_R_KEY_VALUES_MISMATCH)
 			goto mismatch;
-		*err_r = err_fmt("%s: cannot load a private key from %s: %s",
+		*err_r = ERR_FMT("%s: cannot load a private key from %s: %s",
 		    kname, key, ssl_reason());
 		return -1;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 mismatch:
-		*err_r = err_fmt("%s: the private key in %s does not match "
+		*err_r = ERR_FMT("%s: the private key in %s does not match "
 		    "the certificate in %s", kname, key, cert);
 		ERR_clear_error();
 		return -1;
@@ -179,17 +166,17 @@ load_chain_file(SSL_CTX *ctx, const char *pname, const char *file,
 		return -1;
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	if (pkey == NULL) {
-		*err_r = err_fmt("%s: no private key in %s: %s", pname, file,
+		*err_r = ERR_FMT("%s: no private key in %s: %s", pname, file,
 		    ssl_reason());
 		goto out;
 	}
 	if (BIO_seek(bio, 0) != 0) {
-		*err_r = err_fmt("%s: cannot rewind %s", pname, file);
+		*err_r = ERR_FMT("%s: cannot rewind %s", pname, file);
 		goto out;
 	}
 	leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	if (leaf == NULL) {
-		*err_r = err_fmt("%s: no certificate in %s: %s", pname, file,
+		*err_r = ERR_FMT("%s: no certificate in %s: %s", pname, file,
 		    ssl_reason());
 		goto out;
 	}
@@ -201,19 +188,19 @@ load_chain_file(SSL_CTX *ctx, const char *pname, const char *file,
 	}
 	/* The loop ends at the end of the file, or at garbage. */
 	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
-		*err_r = err_fmt("%s: bad certificate in %s: %s", pname, file,
+		*err_r = ERR_FMT("%s: bad certificate in %s: %s", pname, file,
 		    ssl_reason());
 		goto out;
 	}
 	ERR_clear_error();
 	if (X509_check_private_key(leaf, pkey) != 1) {
 		ERR_clear_error();
-		*err_r = err_fmt("%s: the private key in %s does not match "
+		*err_r = ERR_FMT("%s: the private key in %s does not match "
 		    "its certificate", pname, file);
 		goto out;
 	}
 	if (SSL_CTX_use_cert_and_key(ctx, leaf, pkey, chain, 1) != 1) {
-		*err_r = err_fmt("%s: cannot use the key and certificate of "
+		*err_r = ERR_FMT("%s: cannot use the key and certificate of "
 		    "%s: %s", pname, file, ssl_reason());
 		goto out;
 	}
@@ -239,13 +226,13 @@ set_protocols(SSL_CTX *ctx, const char *pname, const char *value,
 	else {
 		char *esc = log_escape_str(value);
 
-		*err_r = err_fmt("%s: invalid value \"%s\" (use >=TLSv1.2 "
+		*err_r = ERR_FMT("%s: invalid value \"%s\" (use >=TLSv1.2 "
 		    "or >=TLSv1.3)", pname, esc);
 		free(esc);
 		return -1;
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, min) != 1) {
-		*err_r = err_fmt("%s: %s", pname, ssl_reason());
+		*err_r = ERR_FMT("%s: %s", pname, ssl_reason());
 		return -1;
 	}
 	return 0;
@@ -264,13 +251,13 @@ set_ciphers(SSL_CTX *ctx, const char *pname, const char *value,
 	else {
 		char *esc = log_escape_str(value);
 
-		*err_r = err_fmt("%s: invalid value \"%s\" (use medium or "
+		*err_r = ERR_FMT("%s: invalid value \"%s\" (use medium or "
 		    "high)", pname, esc);
 		free(esc);
 		return -1;
 	}
 	if (SSL_CTX_set_cipher_list(ctx, list) != 1) {
-		*err_r = err_fmt("%s: %s", pname, ssl_reason());
+		*err_r = ERR_FMT("%s: %s", pname, ssl_reason());
 		return -1;
 	}
 	return 0;
@@ -298,19 +285,19 @@ ticket_secret_file(const char *path, unsigned char *secret,
 
 		if (RAND_bytes(fresh, sizeof(fresh)) != 1) {
 			free(tmp);
-			*err_r = err_fmt("no random bytes: %s", ssl_reason());
+			*err_r = ERR_FMT("no random bytes: %s", ssl_reason());
 			return -1;
 		}
 		(void)unlink(tmp);
 		wfd = safefile_create(tmp, 0600, &e);
 		if (wfd == -1) {
 			free(tmp);
-			*err_r = err_fmt("%s", e);
+			*err_r = ERR_FMT("%s", e);
 			return -1;
 		}
 		if (safefile_write_all(wfd, fresh, sizeof(fresh)) == -1 ||
 		    fsync(wfd) == -1) {
-			*err_r = err_fmt("write %s: %s", tmp, strerror(errno));
+			*err_r = ERR_FMT("write %s: %s", tmp, strerror(errno));
 			close(wfd);
 			unlink(tmp);
 			free(tmp);
@@ -320,7 +307,7 @@ ticket_secret_file(const char *path, unsigned char *secret,
 		OPENSSL_cleanse(fresh, sizeof(fresh));
 		/* link() fails when another process created it first. */
 		if (link(tmp, path) == -1 && errno != EEXIST) {
-			*err_r = err_fmt("link %s: %s", path, strerror(errno));
+			*err_r = ERR_FMT("link %s: %s", path, strerror(errno));
 			unlink(tmp);
 			free(tmp);
 			return -1;
@@ -330,12 +317,12 @@ ticket_secret_file(const char *path, unsigned char *secret,
 		fd = safefile_open_trusted(path, geteuid(), &e);
 	}
 	if (fd == -1) {
-		*err_r = err_fmt("%s", e);
+		*err_r = ERR_FMT("%s", e);
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || (st.st_mode & 077) != 0) {
 		close(fd);
-		*err_r = err_fmt("%s: readable by group or other", path);
+		*err_r = ERR_FMT("%s: readable by group or other", path);
 		return -1;
 	}
 	/* One byte more than needed tells a longer file. */
@@ -343,7 +330,7 @@ ticket_secret_file(const char *path, unsigned char *secret,
 	close(fd);
 	if (n != TICKET_SECRET_LEN) {
 		OPENSSL_cleanse(raw, sizeof(raw));
-		*err_r = err_fmt("%s: not %d bytes", path, TICKET_SECRET_LEN);
+		*err_r = ERR_FMT("%s: not %d bytes", path, TICKET_SECRET_LEN);
 		return -1;
 	}
 	memcpy(secret, raw, TICKET_SECRET_LEN);
@@ -489,7 +476,7 @@ setup_tickets(struct tls_server *t, const char *pname, const char **err_r)
 	if (len >= sizeof(sid))
 		len = sizeof(sid) - 1;
 	if (SSL_CTX_set_session_id_context(ctx, sid, (unsigned)len) != 1) {
-		*err_r = err_fmt("%s: %s", pname, ssl_reason());
+		*err_r = ERR_FMT("%s: %s", pname, ssl_reason());
 		return -1;
 	}
 	if (t->lifetime == 0) {
@@ -502,7 +489,7 @@ setup_tickets(struct tls_server *t, const char *pname, const char **err_r)
 	ticket_secret_load(t);
 	ticket_keys_update(t);
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1) {
-		*err_r = err_fmt("%s: %s", pname, ssl_reason());
+		*err_r = ERR_FMT("%s: %s", pname, ssl_reason());
 		return -1;
 	}
 	return 0;
@@ -543,7 +530,7 @@ configure(struct tls_server *t, const char **err_r)
 		key = mail_conf_get(param(prefix, "key_file", pname,
 		    sizeof(pname)));
 		if (*cert == '\0') {
-			*err_r = err_fmt("no server certificate: set %s_tls_"
+			*err_r = ERR_FMT("no server certificate: set %s_tls_"
 			    "cert_file or %s_tls_chain_files", prefix,
 			    prefix);
 			return -1;
