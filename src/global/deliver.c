@@ -89,6 +89,12 @@ deliver_request_send(int sock, const struct deliver_request *req,
 		attr_put_str(&w, "envid", req->envid);
 	if (req->ret != NULL)
 		attr_put_str(&w, "ret", req->ret);
+	if (req->body != NULL)
+		attr_put_str(&w, "body", req->body);
+	if (req->smtputf8)
+		attr_put_bool(&w, "smtputf8", true);
+	if (req->requiretls)
+		attr_put_bool(&w, "requiretls", true);
 	attr_put_strv(&w, "rcpt", &req->rcpt);
 	attr_put_strv(&w, "orcpt", &req->orcpt);
 	attr_put_strv(&w, "notify", &req->notify);
@@ -127,7 +133,8 @@ deliver_request_read(int sock, struct deliver_request *req, int timeout_ms,
 {
 	const char *request = NULL, *queue_id = NULL, *queue_name = NULL;
 	const char *sender = NULL, *transport = NULL, *nexthop = NULL;
-	const char *envid = NULL, *ret = NULL;
+	const char *envid = NULL, *ret = NULL, *body = NULL;
+	bool smtputf8 = false, requiretls = false;
 	uint64_t off = 0, size = 0;
 	int64_t arrival = 0, active = 0;
 	struct attr_spec spec[] = {
@@ -143,6 +150,9 @@ deliver_request_read(int sock, struct deliver_request *req, int timeout_ms,
 		ATTR_STR("nexthop", &nexthop),
 		ATTR_STR_OPT("envid", &envid),
 		ATTR_STR_OPT("ret", &ret),
+		ATTR_STR_OPT("body", &body),
+		ATTR_BOOL_OPT("smtputf8", &smtputf8),
+		ATTR_BOOL_OPT("requiretls", &requiretls),
 		ATTR_STRV("rcpt", &req->rcpt),
 		ATTR_STRV("orcpt", &req->orcpt),
 		ATTR_STRV("notify", &req->notify),
@@ -173,6 +183,10 @@ deliver_request_read(int sock, struct deliver_request *req, int timeout_ms,
 		*err_r = "bad ret value";
 		return -1;
 	}
+	if (body != NULL && !str_eq(body, "8BITMIME") && !str_eq(body, "7BIT")) {
+		*err_r = "bad body value";
+		return -1;
+	}
 	req->queue_id = queue_id;
 	req->queue_name = queue_name;
 	req->content_off = off;
@@ -184,6 +198,9 @@ deliver_request_read(int sock, struct deliver_request *req, int timeout_ms,
 	req->nexthop = nexthop;
 	req->envid = envid;
 	req->ret = ret;
+	req->body = body;
+	req->smtputf8 = smtputf8;
+	req->requiretls = requiretls;
 	return 1;
 }
 
@@ -196,12 +213,14 @@ deliver_reply_parse(const void *body, size_t len, size_t nrcpt,
 		[DELIVER_BOUNCE] = '5',
 	};
 	const char *relay = NULL;
+	bool dead = false;
 	struct strv status, dsn, text;
 	struct attr_spec spec[] = {
 		ATTR_STRV("status", &status),
 		ATTR_STRV("dsn", &dsn),
 		ATTR_STRV("text", &text),
 		ATTR_STR("relay", &relay),
+		ATTR_BOOL_OPT("dead", &dead),
 		ATTR_END
 	};
 	int rc = -1;
@@ -217,6 +236,7 @@ deliver_reply_parse(const void *body, size_t len, size_t nrcpt,
 		goto out;
 	}
 	deliver_reply_alloc(reply_r, nrcpt, relay);
+	reply_r->dead = dead;
 	for (size_t i = 0; i < nrcpt; i++) {
 		enum deliver_status st;
 
@@ -309,6 +329,8 @@ deliver_reply_send(int sock, const struct deliver_reply *reply,
 	attr_put_strv(&w, "dsn", &dsn);
 	attr_put_strv(&w, "text", &text);
 	attr_put_str(&w, "relay", reply->relay);
+	if (reply->dead)
+		attr_put_bool(&w, "dead", true);
 	if (attr_frame_end(&w, err_r) == 0 &&
 	    attr_write_frame(sock, &frame, timeout_ms, err_r) == 0)
 		rc = 0;
@@ -321,13 +343,22 @@ deliver_reply_send(int sock, const struct deliver_reply *reply,
 
 /*
  * The agent side: one struct per connection from qmgr, on a list so that
- * a stop request can close the idle ones.
+ * a stop request can close the idle ones.  An asynchronous agent's
+ * connection has job set while a request is out; it reads nothing then.
  */
 struct deliver_conn {
 	int		 fd;
 	struct event	*ev;
 	deliver_handler_fn *handler;
+	deliver_async_fn *async;
+	struct deliver_job *job;
 	struct deliver_conn *next;
+};
+
+struct deliver_job {
+	struct deliver_conn *conn;
+	struct deliver_request req;
+	struct deliver_reply reply;
 };
 
 static struct deliver_conn *conns;
@@ -350,46 +381,89 @@ conn_close(struct deliver_conn *c)
 	server_session_done();
 }
 
+/*
+ * Sends the reply to req; closes the connection on failure or stop.
+ * True when the connection is still open.
+ */
+static bool
+conn_reply(struct deliver_conn *c, struct deliver_request *req,
+    struct deliver_reply *reply)
+{
+	const char *err;
+	int rc;
+
+	ASSERT(reply->n == req->rcpt.n);
+	rc = deliver_reply_send(c->fd, reply, DELIVER_READ_TIMEOUT_MS, &err);
+	deliver_reply_deinit(reply);
+	deliver_request_deinit(req);
+	if (rc == -1) {
+		log_warn("cannot reply to queue manager: %s", err);
+		conn_close(c);
+		return false;
+	}
+	if (server_stopping()) {
+		conn_close(c);
+		return false;
+	}
+	return true;
+}
+
 static void
 conn_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct deliver_conn *c = arg;
-	struct deliver_request req;
-	struct deliver_reply reply;
+	struct deliver_job *job;
 	const char *err;
 	int rc;
 
 	(void)what;
-	deliver_request_init(&req);
-	rc = deliver_request_read(fd, &req, DELIVER_READ_TIMEOUT_MS, &err);
+	job = xcalloc(1, sizeof(*job));
+	deliver_request_init(&job->req);
+	rc = deliver_request_read(fd, &job->req, DELIVER_READ_TIMEOUT_MS,
+	    &err);
 	if (rc <= 0) {
 		if (rc == -1)
 			log_warn("bad request from queue manager: %s", err);
-		deliver_request_deinit(&req);
+		deliver_request_deinit(&job->req);
+		free(job);
 		conn_close(c);
 		return;
 	}
-	memset(&reply, 0, sizeof(reply));
-	c->handler(&req, &reply);
-	ASSERT(reply.n == req.rcpt.n);
-	rc = deliver_reply_send(fd, &reply, DELIVER_READ_TIMEOUT_MS, &err);
-	deliver_reply_deinit(&reply);
-	deliver_request_deinit(&req);
-	if (rc == -1) {
-		log_warn("cannot reply to queue manager: %s", err);
-		conn_close(c);
-	} else if (server_stopping()) {
-		conn_close(c);
+	if (c->async == NULL) {
+		c->handler(&job->req, &job->reply);
+		(void)conn_reply(c, &job->req, &job->reply);
+		free(job);
+		return;
 	}
+	/* The handler may finish (deliver_done) before it returns. */
+	job->conn = c;
+	c->job = job;
+	event_del(c->ev);
+	c->async(&job->req, &job->reply, job);
 }
 
 void
-deliver_serve(int fd, deliver_handler_fn *handler)
+deliver_done(struct deliver_job *job)
+{
+	struct deliver_conn *c = job->conn;
+
+	bool open;
+
+	c->job = NULL;
+	open = conn_reply(c, &job->req, &job->reply);
+	free(job);
+	if (open && event_add(c->ev, NULL) == -1)
+		fatal("cannot watch a queue manager connection");
+}
+
+static void
+serve(int fd, deliver_handler_fn *handler, deliver_async_fn *async)
 {
 	struct deliver_conn *c = xcalloc(1, sizeof(*c));
 
 	c->fd = fd;
 	c->handler = handler;
+	c->async = async;
 	c->ev = event_new(server_event_base(), fd, EV_READ | EV_PERSIST,
 	    conn_read, c);
 	if (c->ev == NULL || event_add(c->ev, NULL) == -1)
@@ -399,11 +473,29 @@ deliver_serve(int fd, deliver_handler_fn *handler)
 }
 
 void
+deliver_serve(int fd, deliver_handler_fn *handler)
+{
+	serve(fd, handler, NULL);
+}
+
+void
+deliver_serve_async(int fd, deliver_async_fn *handler)
+{
+	serve(fd, NULL, handler);
+}
+
+void
 deliver_serve_stop_idle(void)
 {
-	/* Every listed connection is idle: requests run to completion. */
-	while (conns != NULL)
-		conn_close(conns);
+	struct deliver_conn **p = &conns;
+
+	/* Busy connections close when their request is done. */
+	while (*p != NULL) {
+		if ((*p)->job == NULL)
+			conn_close(*p);
+		else
+			p = &(*p)->next;
+	}
 }
 
 int64_t

@@ -20,6 +20,8 @@
  *   text:strv    (diagnostic, e.g. "delivered to maildir" or the remote
  *                 server's reply; logged and quoted in DSNs)
  *   relay        (e.g. "local", "virtual", "mx.example[192.0.2.1]:25")
+ *   [dead:bool]  (the destination could not be reached at all: qmgr
+ *                 suspends it for a while instead of sending it more)
  *
  * The agent logs the Postfix-shaped "QID: to=<...>, relay=..., delay=...,
  * delays=a/b/c/d, dsn=..., status=... (text)" line for each recipient
@@ -58,6 +60,9 @@ struct deliver_request {
 	const char	*nexthop;
 	const char	*envid;		/* NULL: none */
 	const char	*ret;		/* NULL, "FULL" or "HDRS" */
+	const char	*body;		/* NULL or "8BITMIME" */
+	bool		 smtputf8;	/* needs SMTPUTF8 (RFC 6531) */
+	bool		 requiretls;	/* REQUIRETLS (RFC 8689) */
 	struct strv	 rcpt;
 	struct strv	 orcpt;
 	struct strv	 notify;
@@ -72,6 +77,7 @@ struct deliver_result {
 
 struct deliver_reply {
 	char		*relay;
+	bool		 dead;		/* destination unreachable */
 	struct deliver_result *results;
 	size_t		 n;
 };
@@ -120,6 +126,20 @@ int deliver_reply_send(int sock, const struct deliver_reply *reply,
 typedef void deliver_handler_fn(const struct deliver_request *req,
     struct deliver_reply *reply);
 void deliver_serve(int fd, deliver_handler_fn *handler);
+/*
+ * The same for agents that deliver asynchronously inside the event loop
+ * (smtp, lmtp): the handler starts the delivery and returns; when it is
+ * over, the agent fills reply and calls deliver_done(job), which sends
+ * the reply and frees req, reply and job (do not touch them afterwards).
+ * The connection reads no further request until then.  If qmgr goes
+ * away meanwhile, the reply is dropped when it is sent.
+ */
+struct deliver_job;
+typedef void deliver_async_fn(const struct deliver_request *req,
+    struct deliver_reply *reply, struct deliver_job *job);
+void deliver_serve_async(int fd, deliver_async_fn *handler);
+void deliver_done(struct deliver_job *job);
+
 /* Closes the idle connections deliver_serve has (from on_stop). */
 void deliver_serve_stop_idle(void);
 
