@@ -56,6 +56,9 @@ struct smtp_target {
  */
 struct smtp_fail {
 	bool		 hard;
+	bool		 retry_plain;	/* level may and the TLS handshake
+					   failed: the caller may try the
+					   same address once without TLS */
 	char		 dsn[16];	/* "4.4.1", "5.7.1", ... */
 	char		*text;		/* heap */
 };
@@ -112,7 +115,7 @@ typedef void smtp_session_sent_fn(void *ctx, struct smtp_session *s,
  * the server is a hard 5.6.7; 8-bit content (req->body 8BITMIME with
  * bytes above 127) without 8BITMIME is a hard 5.6.3; req->requiretls
  * without a Verified session and REQUIRETLS from the server is a soft
- * 5.7.10 (a hard one when it is the last host: the caller decides).
+ * 4.7.10 (RFC 8689 §4.2; it bounces when the message expires).
  * DSN parameters (NOTIFY, ORCPT, RET, ENVID) are passed on when the
  * server offers DSN; CHUNKING (BDAT) is used when offered.
  */
