@@ -111,8 +111,18 @@ typedef void dns_tlsa_cb(void *ctx, const struct dns_tlsa_result *r);
 
 /*
  * Looks up the TLSA records of "_PORT._tcp.HOST" (RFC 7672 §2.2.3); as
- * dns_mx_lookup otherwise.
+ * dns_mx_lookup otherwise.  DNS_OK with n == 0 means TLSA records exist
+ * but none is well-formed (RFC 7672 §2.2: TLS is then still mandatory).
  */
+/*
+ * Parses one TLSA rdata into t (whose data points into rd).  -1 when it
+ * is malformed: shorter than 4 bytes, or matching type 1 (SHA-256) or 2
+ * (SHA-512) with data of another length than the digest's (RFC 6698
+ * §2.1.3).  Unknown usages, selectors and matching types are accepted.
+ */
+int dns_tlsa_parse(const unsigned char *rd, size_t len, struct dns_tlsa *t)
+    __attribute__((warn_unused_result));
+
 struct dns_tlsa_query;
 struct dns_tlsa_query *dns_tlsa_lookup(const char *host, unsigned port,
     dns_tlsa_cb *cb, void *ctx, const char **err_r);
