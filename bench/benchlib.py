@@ -12,7 +12,13 @@
 #    needs the postlog service of Debian's master.cf.
 #  - Debian's master.cf listens on port 25: its inet services are always
 #    commented out here; a benchmark adds its own on a free port.
+#  - smtp-sink refuses to run as root without -u USER; its -c counters go
+#    to stdout, one "sess=S quit=Q mesg=M" record per update, ended by a
+#    carriage return, flushed at once even into a pipe.
 import os
+import re
+import socket
+import threading
 import resource
 import shutil
 import statistics
@@ -50,6 +56,13 @@ def need_programs(ternlib, *daemons):
                          "first: make BUILD=%s" % (
                              ", ".join(missing),
                              os.path.relpath(ternlib.TOP_BUILDDIR, TOP)))
+
+
+def add_daemon(ternlib, name, relpath):
+    """Lets ternlib's instances link a daemon it does not list yet
+    (relpath under the build directory); keeps an entry ternlib has."""
+    ternlib.DAEMONS.setdefault(name, os.path.join(ternlib.TOP_BUILDDIR,
+                                                  relpath))
 
 
 def raise_nofile(want):
@@ -140,6 +153,155 @@ def tree_cpu_ticks(root):
         total += s[3] + s[4]
         todo.extend(kids.get(pid, []))
     return total
+
+
+# ---- sockets, queues -------------------------------------------------------
+
+def wait_listening(port, timeout=10):
+    """Waits until something accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on 127.0.0.1:%d" % port)
+
+
+def queue_files(d):
+    """Files under d, dot files (temporary ones) left out."""
+    n = 0
+    for _, _, files in os.walk(d):
+        n += sum(1 for f in files if not f.startswith("."))
+    return n
+
+
+# ---- smtp-sink ----------------------------------------------------------------
+
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+
+
+class Sink:
+    """Postfix's smtp-sink on 127.0.0.1:port, throwing every message away
+    and counting them: .mesg is the number of DATA transactions it has
+    completed ("." received and answered), read from its -c counters as
+    they come; wait_mesg() returns the time the count reached a figure."""
+
+    def __init__(self, port=None, backlog=1024, maxconn=256):
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.port = port
+        argv = [SMTP_SINK, "-4", "-c", "-m", str(maxconn)]
+        if os.geteuid() == 0:
+            argv += ["-u", "nobody"]
+        argv += ["127.0.0.1:%d" % port, str(backlog)]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.mesg = 0
+        self.sess = 0
+        self.cond = threading.Condition()
+        self.reached = {}       # count -> monotonic time first seen
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        try:
+            wait_listening(port)
+        except RuntimeError:
+            self.stop()
+            raise RuntimeError("smtp-sink did not start: %s" %
+                               self.proc.stderr.read().decode(
+                                   errors="replace").strip())
+
+    def _read(self):
+        pat = re.compile(rb"sess=(\d+) quit=\d+ mesg=(\d+)")
+        buf = b""
+        while True:
+            chunk = self.proc.stdout.read1(65536)
+            if not chunk:
+                break
+            now = time.monotonic()
+            buf += chunk
+            *recs, buf = re.split(rb"[\r\n]", buf)
+            for rec in recs:
+                m = pat.search(rec)
+                if not m:
+                    continue
+                with self.cond:
+                    self.sess = int(m.group(1))
+                    n = int(m.group(2))
+                    if n > self.mesg:
+                        for k in range(self.mesg + 1, n + 1):
+                            self.reached[k] = now
+                        self.mesg = n
+                    self.cond.notify_all()
+
+    def count(self):
+        with self.cond:
+            return self.mesg
+
+    def wait_mesg(self, n, timeout):
+        """The monotonic time the count first reached n, or None when it
+        did not within timeout seconds."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while self.mesg < n:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    return None
+                self.cond.wait(min(left, 1))
+            t = self.reached.get(n)
+            # Drop what the caller will not ask again.
+            self.reached = {k: v for k, v in self.reached.items() if k > n}
+            return t
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def smtp_source(port, n, sessions=20, size=2048, domain="bench.test",
+                rcpt_domain=None, timeout=3600):
+    """Postfix's smtp-source: n messages of size bytes over sessions
+    parallel connections, one message per connection (no -d), from
+    from@domain to to@rcpt_domain."""
+    return subprocess.run(
+        [SMTP_SOURCE, "-4", "-s", str(sessions), "-l", str(size),
+         "-m", str(n), "-M", domain, "-f", "from@" + domain,
+         "-t", "to@" + (rcpt_domain or domain), "127.0.0.1:%d" % port],
+        capture_output=True, text=True, timeout=timeout)
+
+
+class PidSampler(threading.Thread):
+    """Samples the children of master_pid() named comm every 50 ms:
+    .seen is every such process seen, .most the most alive at once."""
+
+    def __init__(self, master_pid, comm):
+        super().__init__(daemon=True)
+        self.master_pid = master_pid
+        self.comm = comm
+        self.seen = set()
+        self.most = 0
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            mpid = self.master_pid()
+            pids = children(mpid, self.comm) if mpid else []
+            self.seen.update(pids)
+            self.most = max(self.most, len(pids))
+            self.stopping.wait(0.05)
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
 
 
 # ---- a private Postfix instance -------------------------------------------
