@@ -1,12 +1,14 @@
 #!/bin/sh
 # Checks that the Debian packages tern needs to build and test are
 # installed.  As root, installs the missing ones with apt-get (saying so);
-# otherwise prints the exact command to run and fails.
+# otherwise prints the exact command to run and fails.  postfix (for
+# smtp-sink), nsd and ldnsutils (a DNSSEC-signed zone for DANE) serve
+# tests/test-smtp.py.
 set -u
 
 PKGS="gcc make autoconf automake pkg-config libssl-dev libunbound-dev
 libdb5.3-dev libevent-dev check libcrypt-dev python3 openssl swaks curl
-libnet-ssleay-perl libio-socket-ssl-perl"
+libnet-ssleay-perl libio-socket-ssl-perl postfix nsd ldnsutils"
 
 missing=
 for p in $PKGS; do

@@ -31,6 +31,9 @@ DAEMONS = {
     "smtpd": os.path.join(TOP_BUILDDIR, "src", "smtpd", "smtpd"),
     "authd": os.path.join(TOP_BUILDDIR, "src", "authd", "authd"),
     "anvil": os.path.join(TOP_BUILDDIR, "src", "anvil", "anvil"),
+    # One program under two names: the master.cf service name decides.
+    "smtp": os.path.join(TOP_BUILDDIR, "src", "smtp", "smtp"),
+    "lmtp": os.path.join(TOP_BUILDDIR, "src", "smtp", "smtp"),
 }
 # Commands an instance gets in its own command_directory; the setgid ones
 # are copies (chgrp'd to the instance's setgid_group when root).
@@ -174,7 +177,9 @@ class LineClient:
 class Instance:
     """A tern instance under a temporary directory."""
 
-    def __init__(self, tally, name="tern-test"):
+    def __init__(self, tally, name="tern-test", tag=""):
+        """tag tells apart the mail_owner accounts (root only) of two
+        instances in one test."""
         self.t = tally
         self.dir = tempfile.mkdtemp(prefix=name + ".")
         os.chmod(self.dir, 0o755)
@@ -192,7 +197,7 @@ class Instance:
         self.group = None
         self.extra_users = []
         if IS_ROOT:
-            self.user = "terntest%d" % os.getpid()
+            self.user = "terntest%d%s" % (os.getpid(), tag)
             self.group = self.user
             subprocess.run(["groupadd", "-r", self.group], check=True)
             subprocess.run(["useradd", "-r", "-M", "-g", self.group,
@@ -494,3 +499,339 @@ def make_cert(directory, name, ca, dns_names, ips=()):
                     "-days", "2", "-extfile", ext],
                    check=True, capture_output=True)
     return pem, key
+
+
+# Servers for outbound delivery tests ---------------------------------------
+
+class SmtpSink:
+    """Postfix's smtp-sink(1) on a loopback address and port, with its
+    options (-r, -f, -q, -W ...); every transaction is dumped to a file
+    of its own under dump_dir (one file per message: -d)."""
+
+    PATH = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+
+    def __init__(self, host, port, *opts, directory):
+        self.host, self.port = host, port
+        self.dump_dir = tempfile.mkdtemp(prefix="sink.", dir=directory)
+        os.chmod(self.dump_dir, 0o777)
+        argv = [self.PATH, "-4", "-d", self.dump_dir + "/%H%M%S."]
+        if IS_ROOT:
+            argv += ["-u", "nobody"]
+        argv += list(opts) + ["%s:%d" % (host, port), "64"]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_for(self._listening, 10)
+
+    @staticmethod
+    def available():
+        return os.access(SmtpSink.PATH, os.X_OK)
+
+    def _listening(self):
+        try:
+            with socket.create_connection((self.host, self.port), 1) as s:
+                s.recv(512)
+            return True
+        except OSError:
+            return False
+
+    def dumps(self):
+        """The dumped transactions (bytes), oldest first."""
+        out = []
+        for root, _, files in os.walk(self.dump_dir):
+            for n in sorted(files):
+                try:
+                    with open(os.path.join(root, n), "rb") as f:
+                        out.append(f.read())
+                except OSError:
+                    pass
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class ScriptedSmtpServer:
+    """A small threaded SMTP (or LMTP, RFC 2033) server whose replies the
+    test decides: rcpt(addr) and, for LMTP, after_dot(addr) return a
+    reply line ("250 2.1.5 Ok"); delays maps a command verb (EHLO, MAIL,
+    RCPT, DATA, ".") to seconds to wait before replying; drop_first
+    closes the first N connections right after the DATA content instead
+    of replying.  It counts connections and keeps every accepted message
+    as (mail from, [recipients], content bytes)."""
+
+    def __init__(self, addr, lmtp=False, rcpt=None, after_dot=None,
+                 delays=None, drop_first=0, name="scripted.test"):
+        import threading
+        self.lmtp = lmtp
+        self.rcpt = rcpt or (lambda a: "250 2.1.5 Ok")
+        self.after_dot = after_dot or (lambda a: "250 2.0.0 Ok")
+        self.delays = delays or {}
+        self.drop_first = drop_first
+        self.name = name
+        self.connections = 0
+        self.messages = []
+        self.commands = []
+        self.lock = threading.Lock()
+        if isinstance(addr, str):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(addr)
+            os.chmod(addr, 0o777)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(addr)
+        self.sock.listen(64)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        import threading
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                n = self.connections
+            threading.Thread(target=self._serve, args=(c, n),
+                             daemon=True).start()
+
+    def _serve(self, c, n):
+        c.settimeout(60)
+        f = c.makefile("rb")
+
+        def say(line, verb=None):
+            if verb and verb in self.delays:
+                time.sleep(self.delays[verb])
+            c.sendall(line.encode() + b"\r\n")
+        try:
+            say("220 %s ESMTP scripted" % self.name, "CONNECT")
+            mail, rcpts = None, []
+            while True:
+                raw = f.readline()
+                if not raw:
+                    return
+                line = raw.rstrip(b"\r\n").decode(errors="replace")
+                verb = line.split(" ", 1)[0].upper()
+                with self.lock:
+                    self.commands.append(line)
+                if verb in ("EHLO", "LHLO") or (verb == "HELO"
+                                                and not self.lmtp):
+                    if self.lmtp and verb != "LHLO":
+                        say("500 5.5.1 LHLO please")
+                        continue
+                    say("250-%s\r\n250-PIPELINING\r\n250-8BITMIME\r\n"
+                        "250 ENHANCEDSTATUSCODES" % self.name, verb)
+                elif verb == "MAIL":
+                    mail, rcpts = line[10:].split(" ")[0].strip("<>"), []
+                    say("250 2.1.0 Ok", verb)
+                elif verb == "RCPT":
+                    a = line[8:].split(" ")[0].strip("<>")
+                    r = self.rcpt(a)
+                    if r.startswith("2"):
+                        rcpts.append(a)
+                    say(r, verb)
+                elif verb == "DATA":
+                    if not rcpts:
+                        say("554 5.5.1 No valid recipients", verb)
+                        continue
+                    say("354 End data with <CR><LF>.<CR><LF>", verb)
+                    data = b""
+                    while True:
+                        dl = f.readline()
+                        if not dl:
+                            return
+                        if dl == b".\r\n":
+                            break
+                        if dl.startswith(b"."):
+                            dl = dl[1:]
+                        data += dl
+                    if n <= self.drop_first:
+                        return
+                    if self.lmtp:
+                        ok = [a for a in rcpts
+                              if self.after_dot(a).startswith("2")]
+                        if ok:
+                            with self.lock:
+                                self.messages.append((mail, ok, data))
+                        for i, a in enumerate(rcpts):
+                            say(self.after_dot(a), "." if i == 0 else None)
+                    else:
+                        with self.lock:
+                            self.messages.append((mail, rcpts, data))
+                        say("250 2.0.0 Ok: queued as SCRIPTED%d"
+                            % len(self.messages), ".")
+                    mail, rcpts = None, []
+                elif verb == "RSET":
+                    mail, rcpts = None, []
+                    say("250 2.0.0 Ok", verb)
+                elif verb == "NOOP":
+                    say("250 2.0.0 Ok", verb)
+                elif verb == "QUIT":
+                    say("221 2.0.0 Bye", verb)
+                    return
+                else:
+                    say("502 5.5.2 Command not recognized")
+        except OSError:
+            return
+        finally:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def received_for(self, needle):
+        """The accepted messages whose content contains needle."""
+        with self.lock:
+            return [m for m in self.messages
+                    if needle.encode() in m[2]]
+
+    def stop(self):
+        self.stopping = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class ServfailDns:
+    """A UDP DNS server on a loopback port that answers every query with
+    SERVFAIL (RFC 1035 §4.1.1 RCODE 2), for stub zones whose lookups
+    must fail temporarily."""
+
+    def __init__(self, host="127.0.0.1", port=None):
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port or 0))
+        self.port = self.sock.getsockname()[1]
+        self.queries = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                q, peer = self.sock.recvfrom(4096)
+            except OSError:
+                return
+            if len(q) < 12:
+                continue
+            self.queries += 1
+            # Header: same ID, QR=1, opcode and RD copied, RA=1, RCODE=2;
+            # the question section echoed, no records.
+            flags = 0x8000 | (q[2] << 8 & 0x7900) | 0x0080 | 2
+            qd = int.from_bytes(q[4:6], "big")
+            i = 12
+            for _ in range(qd):
+                while i < len(q) and q[i] != 0:
+                    i += 1 + q[i]
+                i += 5
+            i = min(i, len(q))
+            resp = (q[:2] + flags.to_bytes(2, "big") + q[4:6] +
+                    b"\0\0\0\0\0\0" + q[12:i])
+            try:
+                self.sock.sendto(resp, peer)
+            except OSError:
+                pass
+
+    def stop(self):
+        self.sock.close()
+
+
+def spki_sha256(cert_pem):
+    """The hex SHA-256 of a certificate's SubjectPublicKeyInfo: the data
+    of a TLSA 3 1 1 record (RFC 6698 §2.1)."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert_pem, "-noout",
+                          "-pubkey"], check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"],
+                         input=pub, check=True, capture_output=True).stdout
+    import hashlib
+    return hashlib.sha256(der).hexdigest()
+
+
+class SignedZone:
+    """A DNSSEC-signed zone (ldns-keygen + ldns-signzone, ECDSA P-256)
+    served by nsd on 127.0.0.1:port; trust_anchor is the zone's DNSKEY
+    line for an unbound trust-anchor: clause.  records are zone-file
+    lines relative to the origin."""
+
+    NSD = shutil.which("nsd") or "/usr/sbin/nsd"
+
+    @staticmethod
+    def available():
+        return (os.access(SignedZone.NSD, os.X_OK)
+                and shutil.which("ldns-signzone") is not None
+                and shutil.which("ldns-keygen") is not None)
+
+    def __init__(self, directory, origin, records, port):
+        self.dir = os.path.join(directory, "nsd")
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self.origin = origin.rstrip(".") + "."
+        self.port = port
+        zone = os.path.join(self.dir, "zone")
+        with open(zone, "w") as f:
+            f.write("$ORIGIN %s\n$TTL 60\n" % self.origin)
+            f.write("@ IN SOA ns.%s hostmaster.%s 1 3600 600 86400 60\n"
+                    % (self.origin, self.origin))
+            f.write("@ IN NS ns.%s\nns IN A 127.0.0.1\n" % self.origin)
+            for r in records:
+                f.write(r + "\n")
+        base = subprocess.run(["ldns-keygen", "-a", "ECDSAP256SHA256", "-k",
+                               self.origin], cwd=self.dir, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        with open(os.path.join(self.dir, base + ".key")) as f:
+            self.trust_anchor = " ".join(
+                ln for ln in f.read().splitlines()
+                if ln and not ln.startswith(";")).split(";")[0].strip()
+        subprocess.run(["ldns-signzone", "-n", zone, base], cwd=self.dir,
+                       check=True, capture_output=True)
+        conf = os.path.join(self.dir, "nsd.conf")
+        with open(conf, "w") as f:
+            f.write('server:\n  ip-address: 127.0.0.1@%d\n  port: %d\n'
+                    '  do-ip6: no\n  server-count: 1\n'
+                    '  username: ""\n  chroot: ""\n'
+                    '  zonesdir: "%s"\n  database: ""\n'
+                    '  zonelistfile: "%s/zone.list"\n'
+                    '  xfrdfile: "%s/xfrd.state"\n'
+                    '  xfrdir: "%s"\n'
+                    '  pidfile: "%s/nsd.pid"\n  logfile: "%s/nsd.log"\n'
+                    '  verbosity: 1\nremote-control:\n'
+                    '  control-enable: no\n'
+                    'zone:\n  name: "%s"\n  zonefile: "%s.signed"\n'
+                    % (port, port, self.dir, self.dir, self.dir, self.dir,
+                       self.dir, self.dir, self.origin, zone))
+        self.proc = subprocess.Popen([self.NSD, "-d", "-c", conf],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_for(self._answers, 10)
+
+    def _answers(self):
+        # A bare SOA query over UDP; any reply means nsd is serving.
+        q = (b"\x12\x34\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00" +
+             b"".join(bytes([len(p)]) + p.encode()
+                      for p in self.origin.rstrip(".").split(".")) +
+             b"\x00\x00\x06\x00\x01")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.5)
+            try:
+                s.sendto(q, ("127.0.0.1", self.port))
+                return s.recv(4096)[:2] == b"\x12\x34"
+            except OSError:
+                return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
