@@ -192,9 +192,14 @@ tls_policy_parse(const char *value, struct tls_policy *p,
 		*err_r = "TLS policy too long";
 		return -1;
 	}
-	if (!str_is_printable(value, len)) {
-		*err_r = "TLS policy with a control or non-ASCII character";
-		return -1;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if ((c < 0x20 && c != '\t') || c >= 0x7f) {
+			*err_r = "TLS policy with a control or non-ASCII "
+			    "character";
+			return -1;
+		}
 	}
 	strv_init(&words);
 	strv_split(&words, value, " \t");
