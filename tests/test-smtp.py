@@ -195,6 +195,9 @@ A.write_main(
     smtp_tls_policy_maps="texthash:" + POLICY,
     smtp_tls_CAfile=CA[0], smtp_tls_security_level="may",
     smtp_helo_timeout="5s", smtp_connect_timeout="5s",
+    # At most two sessions per destination: five messages queued at once
+    # for one destination must share connections.
+    smtp_destination_concurrency_limit="2",
     smtp_sasl_password_maps="texthash:" + SASL_MAP,
     **mbox_a)
 
@@ -270,6 +273,24 @@ def find_bounce(needle, timeout=None):
                 return raw.decode("utf-8", "replace")
         return None
     return wait_for(look, timeout or WAIT)
+
+
+def dsn_recipients(text):
+    """The per-recipient blocks of a DSN's message/delivery-status part
+    (RFC 3464 §2.3) as (Final-Recipient, Action, Status) tuples."""
+    out = []
+    msg = email.message_from_string(text, policy=email.policy.compat32)
+    for part in msg.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        blocks = part.get_payload()
+        if not isinstance(blocks, list):
+            continue
+        for b in blocks[1:]:
+            fr = (b.get("Final-Recipient") or "").split(";", 1)[-1].strip()
+            out.append((fr, (b.get("Action") or "").strip(),
+                        (b.get("Status") or "").strip()))
+    return out
 
 
 def received(raw):
@@ -437,9 +458,8 @@ def mx():
     b = find_bounce("null mx")
     if t.ok("null MX: the bounce reaches the sender's mailbox",
             b is not None):
-        t.has("null MX: the DSN says 5.1.10", b, "5.1.10")
-        t.has("null MX: the DSN names the recipient", b,
-              "someone@nullmx.test")
+        t.eq("null MX: the DSN's delivery-status part", dsn_recipients(b),
+             [("someone@nullmx.test", "failed", "5.1.10")])
 
     ln = check_line("NXDOMAIN", q4, "someone@nx.test", "bounced")
     if ln:
@@ -514,10 +534,8 @@ def relays():
              [m[1] for m in got], [["ok@mixed.test"]])
         b = find_bounce("Subject: mixed")
         if t.ok("mixed: a bounce for the rejected recipient", b is not None):
-            t.has("mixed: the bounce names it", b, "bad@mixed.test")
-            t.ok("mixed: the bounce does not list the others as failed",
-                 "<ok@mixed.test>" not in b.split("Content-Type: message")[0]
-                 and "<soft@mixed.test>:" not in b, b[:1500])
+            t.eq("mixed: the DSN reports the rejected recipient only",
+                 dsn_recipients(b), [("bad@mixed.test", "failed", "5.1.1")])
         still_queued("mixed: 450", qm, "soft@mixed.test")
 
         # A disconnect, then the same destination accepts: retry.
@@ -677,13 +695,11 @@ def reuse():
             status_line(q, "r%d@reuse.test" % i, "sent")
         n = len(srv.received_for("Subject: reuse "))
         t.eq("reuse: all five messages arrive", n, 5)
-        t.ok("reuse: fewer connections than messages",
-             srv.connections < n, "%d connections for %d messages"
-             % (srv.connections, n))
         mails = sum(1 for c in srv.commands if c.upper().startswith("MAIL"))
-        t.ok("reuse: several MAIL commands in one session (RSET between)",
-             mails == 5 and srv.connections <= 3,
-             "%d MAIL, %d connections" % (mails, srv.connections))
+        t.eq("reuse: one MAIL per message", mails, 5)
+        t.ok("reuse: five messages over at most two connections",
+             1 <= srv.connections <= 2, "%d connections for %d messages"
+             % (srv.connections, n))
     finally:
         srv.stop()
 
