@@ -10,8 +10,11 @@
  * (deliver_serve_async).
  *
  * Modules:
- *   smtp.c          parameters, process hooks
+ *   smtp.c          parameters
+ *   smtp_server.c   process hooks (main.c)
  *   smtp_deliver.c  one request: next hop, hosts, sessions, results
+ *   smtp_nexthop.c  next-hop syntax (smtp_nexthop.h)
+ *   smtp_hosts.c    the dead-host memory (smtp_hosts.h)
  *   smtp_session.c  the protocol engine on one connection (smtp_session.h)
  *   smtp_reply.c    the reply parser (smtp_reply.h)
  *   smtp_cache.c    idle connections kept for the next message
@@ -92,6 +95,10 @@ void smtp_conf_unload(void);
  * their own with smtp_runtime). */
 void smtp_runtime(struct event_base *base);
 struct event_base *smtp_base(void);
+
+/* The program's mode, from the name it was invoked as (main.c): lmtp
+ * when true; smtp_pre_jail loads the parameters of that service. */
+void smtp_set_lmtp(bool lmtp);
 
 /* Server skeleton hooks (main.c). */
 void smtp_pre_jail(void);	/* parameters, TLS client key */
