@@ -555,6 +555,75 @@ qmgr_flush(const char *qid, const char *site)
 static void delivery_done(void *ctx, const struct deliver_reply *reply,
     const char *why);
 
+/*
+ * The message's ESMTP properties from the queue file attributes that
+ * smtpd and cleanup write: body=8BITMIME (RFC 6152), smtputf8=yes
+ * (RFC 6531), requiretls=yes (RFC 8689).  SECURITY: any other body value
+ * is not passed on (deliver.h allows 7BIT and 8BITMIME only).
+ */
+static void
+request_attrs(const struct qfile *qf, struct deliver_request *req)
+{
+	const char *v;
+
+	if ((v = qfile_attr(qf, "body")) != NULL && (str_eq(v, "8BITMIME") ||
+	    str_eq(v, "7BIT")))
+		req->body = v;
+	req->smtputf8 = (v = qfile_attr(qf, "smtputf8")) != NULL &&
+	    str_eq(v, "yes");
+	req->requiretls = (v = qfile_attr(qf, "requiretls")) != NULL &&
+	    str_eq(v, "yes");
+}
+
+/*
+ * A job for a suspended (dead) destination: its recipients are deferred
+ * without contacting the agent, as Postfix does for a dead destination.
+ */
+static void
+defer_suspended(struct qmgr_msg *m, struct qmgr_job *job)
+{
+	struct deliver_request req;
+	int64_t now = deliver_now_us();
+	size_t k;
+
+	log_req_init(&req, m, job->transport, job->nexthop);
+	for (k = 0; k < job->n; k++) {
+		deliver_log(&req, m->qf->rcpts[job->rcpts[k]].addr, NULL,
+		    "none", now, 0, DELIVER_DEFER, job->dsn, job->why);
+		(void)record(m, job->rcpts[k], DELIVER_DEFER, job->dsn, "none",
+		    job->why);
+	}
+	m->outstanding -= job->n;
+	qmgr_sched_done(sched, &job, false);
+	if (m->outstanding == 0)
+		msg_end(m);
+}
+
+/*
+ * The agent says the destination could not be reached at all: suspend
+ * it for $minimal_backoff_time; what is pending for it and what comes
+ * meanwhile is deferred with "delivery temporarily suspended: TEXT".
+ */
+static void
+suspend_dead(const struct qmgr_job *job, const struct deliver_reply *reply)
+{
+	const struct deliver_result *r = &reply->results[0];
+	const char *dsn = "4.4.1";
+	char *why;
+
+	/* The agent's code when it is a temporary one (RFC 3463). */
+	if (r->dsn != NULL && r->dsn[0] == '4')
+		dsn = r->dsn;
+	why = xasprintf("delivery temporarily suspended: %s",
+	    r->text != NULL && r->text[0] != '\0' ? r->text :
+	    "destination unreachable");
+	log_info("destination %s:%s suspended for %llds: %s",
+	    job->transport, job->nexthop, (long long)conf.min_backoff,
+	    r->text != NULL ? r->text : "");
+	qmgr_sched_suspend(sched, job, now_s() + conf.min_backoff, dsn, why);
+	free(why);
+}
+
 static void
 delivery_start(struct qmgr_job *job)
 {
@@ -570,6 +639,10 @@ delivery_start(struct qmgr_job *job)
 		qmgr_sched_done(sched, &job, true);
 		if (m->outstanding == 0)
 			msg_free(m);
+		return;
+	}
+	if (job->suspended) {
+		defer_suspended(m, job);
 		return;
 	}
 	str_fmt_buf(path, sizeof(path), "%s/%s", QFILE_ACTIVE, m->qf->qid);
@@ -594,6 +667,7 @@ delivery_start(struct qmgr_job *job)
 	ret = qfile_attr(m->qf, "ret");
 	dv->req.envid = envid;
 	dv->req.ret = ret;
+	request_attrs(m->qf, &dv->req);
 	for (k = 0; k < job->n; k++) {
 		const struct qfile_rcpt *rc = &m->qf->rcpts[job->rcpts[k]];
 
@@ -673,6 +747,8 @@ delivery_done(void *ctx, const struct deliver_reply *reply, const char *why)
 			    "none", why);
 		}
 	} else {
+		if (reply->dead && reply->n > 0)
+			suspend_dead(job, reply);
 		for (k = 0; k < job->n; k++) {
 			const struct deliver_result *r = &reply->results[k];
 

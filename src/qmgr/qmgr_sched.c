@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "log.h"
 #include "xalloc.h"
@@ -35,6 +36,11 @@ struct qmgr_dest {
 	int		 active;
 	size_t		 npending;
 	struct sched_entries pending;
+	/* Suspended (dead) until this time, seconds; 0 when not. */
+	int64_t		 suspended_until;
+	char		*susp_dsn;
+	char		*susp_why;
+	TAILQ_ENTRY(qmgr_dest) susp;	/* in s->suspended while set */
 };
 TAILQ_HEAD(sched_ring, qmgr_dest);
 
@@ -42,6 +48,7 @@ struct qmgr_sched {
 	qmgr_sched_limits_fn *limits_fn;
 	struct qmgr_dest *buckets[SCHED_BUCKETS];
 	struct sched_ring ring;
+	struct sched_ring suspended;
 	size_t		 ndest;
 	size_t		 npending;
 };
@@ -66,6 +73,7 @@ qmgr_sched_new(qmgr_sched_limits_fn *limits_fn)
 
 	s->limits_fn = limits_fn;
 	TAILQ_INIT(&s->ring);
+	TAILQ_INIT(&s->suspended);
 	return s;
 }
 
@@ -79,6 +87,8 @@ dest_free(struct qmgr_dest *d)
 		free(e->nexthop);
 		free(e);
 	}
+	free(d->susp_dsn);
+	free(d->susp_why);
 	free(d->transport);
 	free(d->name);
 	free(d);
@@ -121,7 +131,7 @@ dest_maybe_free(struct qmgr_sched *s, struct qmgr_dest *d)
 {
 	struct qmgr_dest **pp;
 
-	if (d->active > 0 || d->npending > 0)
+	if (d->active > 0 || d->npending > 0 || d->suspended_until != 0)
 		return;
 	if (d->in_ring)
 		TAILQ_REMOVE(&s->ring, d, ready);
@@ -131,6 +141,32 @@ dest_maybe_free(struct qmgr_sched *s, struct qmgr_dest *d)
 	*pp = d->hnext;
 	s->ndest--;
 	dest_free(d);
+}
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Ends the suspensions that are over; forgets idle destinations. */
+static void
+unsuspend_expired(struct qmgr_sched *s)
+{
+	struct qmgr_dest *d, *next;
+	int64_t now = now_s();
+
+	for (d = TAILQ_FIRST(&s->suspended); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, susp);
+		if (d->suspended_until > now)
+			continue;
+		TAILQ_REMOVE(&s->suspended, d, susp);
+		d->suspended_until = 0;
+		free(d->susp_dsn);
+		free(d->susp_why);
+		d->susp_dsn = d->susp_why = NULL;
+		dest_maybe_free(s, d);
+	}
 }
 
 void
@@ -188,8 +224,10 @@ qmgr_sched_next(struct qmgr_sched *s)
 	struct qmgr_job *job;
 	size_t cap;
 
+	unsuspend_expired(s);
+	/* A suspended destination's recipients are deferred at once. */
 	TAILQ_FOREACH(d, &s->ring, ready)
-		if (d->active < d->window)
+		if (d->active < d->window || d->suspended_until != 0)
 			break;
 	if (d == NULL)
 		return NULL;
@@ -205,6 +243,11 @@ qmgr_sched_next(struct qmgr_sched *s)
 	/* The job owns the next hop string of its first entry. */
 	job->nexthop = first->nexthop;
 	first->nexthop = NULL;
+	if (d->suspended_until != 0) {
+		job->suspended = true;
+		job->dsn = xstrdup(d->susp_dsn);
+		job->why = xstrdup(d->susp_why);
+	}
 	for (e = first; e != NULL && job->n < cap; e = enext) {
 		enext = TAILQ_NEXT(e, link);
 		if (e->msg != job->msg || (e->nexthop != NULL &&
@@ -246,9 +289,39 @@ qmgr_sched_done(struct qmgr_sched *s, struct qmgr_job **jp, bool ok)
 		d->window = d->lim.initial;
 	free(job->nexthop);
 	free(job->rcpts);
+	free(job->dsn);
+	free(job->why);
 	free(job);
 	*jp = NULL;
 	dest_maybe_free(s, d);
+}
+
+void
+qmgr_sched_suspend(struct qmgr_sched *s, const struct qmgr_job *job,
+    int64_t until, const char *dsn, const char *why)
+{
+	struct qmgr_dest *d = job->dest;
+
+	if (until <= 0)
+		until = 1;
+	if (d->suspended_until == 0)
+		TAILQ_INSERT_TAIL(&s->suspended, d, susp);
+	d->suspended_until = until;
+	free(d->susp_dsn);
+	free(d->susp_why);
+	d->susp_dsn = xstrdup(dsn);
+	d->susp_why = xstrdup(why);
+	d->window = d->lim.initial;
+}
+
+bool
+qmgr_sched_suspended(const struct qmgr_sched *s, const char *transport,
+    const char *name)
+{
+	const struct qmgr_dest *d = dest_find(s, transport, name);
+
+	return d != NULL && d->suspended_until != 0 &&
+	    d->suspended_until > now_s();
 }
 
 size_t

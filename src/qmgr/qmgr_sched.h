@@ -38,6 +38,13 @@ struct qmgr_job {
 	char		*nexthop;	/* owned by the job */
 	size_t		*rcpts;		/* recipient indexes, in order */
 	size_t		 n;
+	/*
+	 * The destination is suspended (qmgr_sched_suspend): do not
+	 * deliver, defer the recipients with dsn and why (owned by the job).
+	 */
+	bool		 suspended;
+	char		*dsn;
+	char		*why;
 };
 
 struct qmgr_sched *qmgr_sched_new(qmgr_sched_limits_fn *limits_fn);
@@ -58,6 +65,22 @@ struct qmgr_job *qmgr_sched_next(struct qmgr_sched *s);
  * Frees the job and clears *jp.
  */
 void qmgr_sched_done(struct qmgr_sched *s, struct qmgr_job **jp, bool ok);
+/*
+ * Suspends the destination of job (a dead destination: the agent could
+ * not reach it at all) until the time until (seconds since the epoch), as
+ * Postfix's qmgr throttles a dead destination for $minimal_backoff_time.
+ * Meanwhile qmgr_sched_next hands out its recipients (pending ones and
+ * any added later) at once, whatever the concurrency window, as jobs with
+ * suspended set, dsn and why copied from here: the caller defers them
+ * without contacting the agent.  The window goes back to its start.
+ * Afterwards the destination works as before.
+ */
+void qmgr_sched_suspend(struct qmgr_sched *s, const struct qmgr_job *job,
+    int64_t until, const char *dsn, const char *why);
+/* True while transport/name is suspended (tests, logs). */
+bool qmgr_sched_suspended(const struct qmgr_sched *s, const char *transport,
+    const char *name);
+
 /* Drops every pending (not started) recipient of msg; returns how many. */
 size_t qmgr_sched_drop(struct qmgr_sched *s, void *msg);
 /* Recipients pending (not in a job). */

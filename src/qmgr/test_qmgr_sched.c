@@ -3,7 +3,8 @@
  * Unit tests for qmgr_sched.c: grouping by destination, recipient limits
  * (one recipient per delivery makes the recipient the destination),
  * concurrency slow start and reset, round robin between destinations,
- * dropping a message, and the back-off arithmetic with hostile times.
+ * dropping a message, suspension of a dead destination, and the back-off
+ * arithmetic with hostile times.
  */
 #include "config.h"
 
@@ -11,6 +12,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "str.h"
 #include "test_main.h"
@@ -212,17 +215,132 @@ START_TEST(test_backoff)
 }
 END_TEST
 
+/*
+ * A dead destination: pending and new recipients come out at once as
+ * suspended jobs (whatever the window), other destinations are not
+ * affected, and after the suspension the destination works again.
+ */
+START_TEST(test_suspend)
+{
+	struct qmgr_sched *s = qmgr_sched_new(limits);
+	struct qmgr_job *j, *k, *o;
+	size_t i;
+
+	for (i = 0; i < 5; i++)
+		qmgr_sched_add(s, &m1, "smtp", "dead.example", "x@dead.example",
+		    i);
+	qmgr_sched_add(s, &m1, "smtp", "ok.example", "x@ok.example", 5);
+	j = qmgr_sched_next(s);
+	ck_assert_str_eq(j->nexthop, "dead.example");
+	ck_assert(!j->suspended);
+	ck_assert_uint_eq(j->n, 3);
+	ck_assert(!qmgr_sched_suspended(s, "smtp", "dead.example"));
+	qmgr_sched_suspend(s, j, (int64_t)time(NULL) + 2, "4.4.1",
+	    "delivery temporarily suspended: connection refused");
+	ck_assert(qmgr_sched_suspended(s, "smtp", "dead.example"));
+	ck_assert(!qmgr_sched_suspended(s, "smtp", "ok.example"));
+	ck_assert(!qmgr_sched_suspended(s, "lmtp", "dead.example"));
+	qmgr_sched_done(s, &j, false);
+	/* The window is 1 but a suspended destination is not limited. */
+	qmgr_sched_add(s, &m2, "smtp", "dead.example", "y@dead.example", 0);
+	k = qmgr_sched_next(s);
+	ck_assert_ptr_nonnull(k);
+	o = NULL;
+	if (strcmp(k->nexthop, "ok.example") == 0) {
+		o = k;
+		k = qmgr_sched_next(s);
+	}
+	ck_assert_str_eq(k->nexthop, "dead.example");
+	ck_assert(k->suspended);
+	ck_assert_str_eq(k->dsn, "4.4.1");
+	ck_assert_str_eq(k->why,
+	    "delivery temporarily suspended: connection refused");
+	ck_assert_ptr_eq(k->msg, &m1);
+	ck_assert_uint_eq(k->n, 2);
+	ck_assert_uint_eq(k->rcpts[0], 3);
+	j = qmgr_sched_next(s);
+	if (o == NULL && strcmp(j->nexthop, "ok.example") == 0) {
+		o = j;
+		j = qmgr_sched_next(s);
+	}
+	ck_assert_ptr_nonnull(j);
+	ck_assert(j->suspended);
+	ck_assert_ptr_eq(j->msg, &m2);
+	ck_assert_uint_eq(j->n, 1);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(!o->suspended);
+	ck_assert_ptr_null(qmgr_sched_next(s));
+	qmgr_sched_done(s, &k, false);
+	qmgr_sched_done(s, &j, false);
+	qmgr_sched_done(s, &o, true);
+	/* Idle but suspended: remembered. */
+	ck_assert_uint_eq(qmgr_sched_ndest(s), 1);
+	ck_assert_int_eq(qmgr_sched_window(s, "smtp", "dead.example"), 1);
+
+	/* Over: normal jobs again, within the window. */
+	sleep(3);
+	ck_assert(!qmgr_sched_suspended(s, "smtp", "dead.example"));
+	qmgr_sched_add(s, &m2, "smtp", "dead.example", "z@dead.example", 1);
+	qmgr_sched_add(s, &m1, "smtp", "dead.example", "z@dead.example", 7);
+	j = qmgr_sched_next(s);
+	ck_assert_ptr_nonnull(j);
+	ck_assert(!j->suspended);
+	ck_assert_ptr_null(j->why);
+	ck_assert_ptr_null(qmgr_sched_next(s));
+	qmgr_sched_done(s, &j, true);
+	j = qmgr_sched_next(s);
+	ck_assert_ptr_nonnull(j);
+	ck_assert(!j->suspended);
+	qmgr_sched_done(s, &j, true);
+	ck_assert_uint_eq(qmgr_sched_ndest(s), 0);
+	qmgr_sched_free(&s);
+}
+END_TEST
+
+/* A suspension that has already ended, and freeing while suspended. */
+START_TEST(test_suspend_past)
+{
+	struct qmgr_sched *s = qmgr_sched_new(limits);
+	struct qmgr_job *j;
+
+	qmgr_sched_add(s, &m1, "smtp", "d.example", "x@d.example", 0);
+	qmgr_sched_add(s, &m1, "smtp", "d.example", "x@d.example", 1);
+	qmgr_sched_add(s, &m1, "smtp", "e.example", "x@e.example", 2);
+	j = qmgr_sched_next(s);
+	qmgr_sched_suspend(s, j, (int64_t)time(NULL) - 1, "4.4.1", "gone");
+	ck_assert(!qmgr_sched_suspended(s, "smtp", "d.example"));
+	qmgr_sched_done(s, &j, false);
+	j = qmgr_sched_next(s);
+	ck_assert(!j->suspended);
+	qmgr_sched_suspend(s, j, INT64_MAX, "4.4.1", "gone");
+	qmgr_sched_suspend(s, j, INT64_MAX, "4.4.2", "gone again");
+	qmgr_sched_done(s, &j, false);
+	qmgr_sched_add(s, &m2, "smtp", "e.example", "y@e.example", 0);
+	j = qmgr_sched_next(s);
+	ck_assert(j->suspended);
+	ck_assert_str_eq(j->dsn, "4.4.2");
+	ck_assert_str_eq(j->why, "gone again");
+	/* Freed with a suspended destination and a job out: no leak. */
+	qmgr_sched_done(s, &j, false);
+	qmgr_sched_free(&s);
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
 	Suite *s = suite_create("qmgr_sched");
 	TCase *tc = tcase_create("sched");
 
+	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_group);
 	tcase_add_test(tc, test_per_rcpt);
 	tcase_add_test(tc, test_round_robin);
 	tcase_add_test(tc, test_mixed_nexthop);
 	tcase_add_test(tc, test_hostile_limits);
+	tcase_add_test(tc, test_suspend);
+	tcase_add_test(tc, test_suspend_past);
 	tcase_add_loop_test(tc, test_backoff, 0, ARRAY_LEN(backoffs));
 	suite_add_tcase(s, tc);
 	return s;
