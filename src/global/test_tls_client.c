@@ -592,7 +592,9 @@ static const struct hs_case hs_cases[] = {
 	{ CONF_CA, TLS_LEV_VERIFY, &c_good, NULL, { "MX.Example.TEST" },
 	  TLS_TRUST_VERIFIED, 0, NULL },
 	{ CONF_CA, TLS_LEV_VERIFY, &c_wrong, NULL, { "mx.example.test" },
-	  TLS_TRUST_TRUSTED, -1, "name" },
+	  TLS_TRUST_TRUSTED, -1,
+	  "^server certificate not verified: no name matches "
+	  "mx\\.example\\.test$" },
 	{ CONF_CA, TLS_LEV_VERIFY, &c_other, NULL, { "mx.example.test" },
 	  TLS_TRUST_UNTRUSTED, -1, "not verified: unable to get local "
 	  "issuer" },
@@ -616,12 +618,12 @@ static const struct hs_case hs_cases[] = {
 	{ CONF_CA, TLS_LEV_SECURE, &c_good, NULL,
 	  { "example.test", ".example.test" }, TLS_TRUST_VERIFIED, 0, NULL },
 	{ CONF_CA, TLS_LEV_SECURE, &c_good, NULL, { "example.test" },
-	  TLS_TRUST_TRUSTED, -1, "name" },
+	  TLS_TRUST_TRUSTED, -1, "no name matches example\\.test$" },
 	{ CONF_CA, TLS_LEV_SECURE, &c_nexthop, NULL, { ".example.test" },
-	  TLS_TRUST_TRUSTED, -1, "name" },
+	  TLS_TRUST_TRUSTED, -1, "no name matches \\.example\\.test$" },
 	{ CONF_CA, TLS_LEV_SECURE, &c_wrong, NULL,
 	  { "example.test", ".example.test" }, TLS_TRUST_TRUSTED, -1,
-	  "name" },
+	  "no name matches example\\.test \\(or the other names\\)$" },
 	{ CONF_CA, TLS_LEV_SECURE, &c_self, NULL,
 	  { "example.test", ".example.test" }, TLS_TRUST_UNTRUSTED, -1,
 	  "not verified" },
@@ -733,8 +735,11 @@ static const struct dane_case dane_cases[] = {
 	{ &c_good, &ca, &ca, 2, 0, 1, false, 0, NULL },
 	{ &c_good, &ca, &ca, 2, 1, 1, false, 0, NULL },
 	{ &c_wrong, &ca, &ca, 2, 0, 1, false, -1, "name" },
-	{ &c_other, &other_ca, &ca, 2, 0, 1, false, -1, "." },
-	{ &c_good, &ca, &ca, 2, 0, 1, true, -1, "." },
+	{ &c_other, &other_ca, &ca, 2, 0, 1, false, -1,
+	  "no TLSA record matches" },
+	{ &c_good, &ca, &ca, 2, 0, 1, true, -1, "no TLSA record matches" },
+	/* 13: DANE-TA does not waive the leaf's dates */
+	{ &c_expired, &ca, &ca, 2, 0, 1, false, -1, "expired" },
 };
 
 START_TEST(test_dane)
@@ -826,6 +831,15 @@ START_TEST(test_dane_unusable)
 	r[3].len = 32;
 	peer.nmatch = 0;
 	ck_assert_ptr_null(tls_client_ssl(t, &peer, &err));
+	/* A base domain that is not a name. */
+	peer.nmatch = 1;
+	peer.match = (const char *const[]){ ".example.test" };
+	ck_assert_ptr_null(tls_client_ssl(t, &peer, &err));
+	assert_matches(err, "base domain");
+	peer.match = (const char *const[]){ "mx example.test" };
+	ck_assert_ptr_null(tls_client_ssl(t, &peer, &err));
+	assert_matches(err, "base domain");
+	peer.match = match;
 	/* With one usable record it works. */
 	peer.nmatch = 1;
 	cl = tls_client_ssl(t, &peer, &err);
@@ -870,6 +884,39 @@ START_TEST(test_misuse)
 	assert_matches(err, "not completed");
 	SSL_free(cl);
 	tls_client_free(&t);
+	tls_client_free(&t);
+}
+END_TEST
+
+/* RFC 6066 §3: no address literal in SNI. */
+START_TEST(test_sni)
+{
+	static const char *const names[] = {
+		"192.0.2.1", "::1", "2001:db8::25", "mx.example.test", NULL,
+	};
+	struct tls_client *t = client_new("");
+	struct server_opts so = { .cert = c_self };
+	struct tls_client_peer peer = { .level = TLS_LEV_MAY };
+	const char *err, *sni;
+	SSL *s, *cl;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		peer.servername = names[i];
+		s = server_ssl(&so);
+		cl = tls_client_ssl(t, &peer, &err);
+		ck_assert_ptr_nonnull(cl);
+		ck_assert(handshake(s, cl));
+		sni = SSL_get_servername(s, TLSEXT_NAMETYPE_host_name);
+		if (i == 3) {
+			ck_assert_ptr_nonnull(sni);
+			ck_assert_str_eq(sni, names[i]);
+		} else {
+			ck_assert_ptr_null(sni);
+		}
+		SSL_free(s);
+		SSL_free(cl);
+	}
 	tls_client_free(&t);
 }
 END_TEST
@@ -1070,6 +1117,7 @@ suite(void)
 	tcase_add_loop_test(tc, test_dane, 0, ARRAY_LEN(dane_cases));
 	tcase_add_test(tc, test_dane_unusable);
 	tcase_add_test(tc, test_misuse);
+	tcase_add_test(tc, test_sni);
 	tcase_add_loop_test(tc, test_client_cert, 0,
 	    ARRAY_LEN(client_cert_cases));
 	tcase_add_loop_test(tc, test_versions, 0, ARRAY_LEN(version_cases));

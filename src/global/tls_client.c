@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -499,6 +500,14 @@ set_versions(struct tls_client *t, SSL *ssl,
 	return 0;
 }
 
+static bool
+is_address(const char *s)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
 /* Adds names for the certificate check (X509_check_host semantics). */
 static int
 add_names(SSL *ssl, const char *const *names, size_t n, const char **err_r)
@@ -574,8 +583,9 @@ tls_client_ssl(struct tls_client *t, const struct tls_client_peer *peer,
 	}
 	if (set_versions(t, ssl, peer, err_r) == -1)
 		goto fail;
-	/* RFC 6066 §3: a DNS name, never an address literal. */
+	/* RFC 6066 §3: a DNS name; address literals are not sent. */
 	if (peer->servername != NULL && *peer->servername != '\0' &&
+	    !is_address(peer->servername) &&
 	    SSL_set_tlsext_host_name(ssl, peer->servername) != 1) {
 		*err_r = ERR_FMT("invalid TLS server name: %s", ssl_reason());
 		goto fail;
@@ -583,8 +593,10 @@ tls_client_ssl(struct tls_client *t, const struct tls_client_peer *peer,
 	switch (peer->level) {
 	case TLS_LEV_DANE:
 		if (peer->nmatch == 0 || peer->match == NULL ||
-		    peer->match[0] == NULL) {
-			*err_r = "DANE without a TLSA base domain";
+		    peer->match[0] == NULL || peer->match[0][0] == '.' ||
+		    !match_name_valid(peer->match[0],
+		    strlen(peer->match[0]))) {
+			*err_r = "DANE without a valid TLSA base domain";
 			goto fail;
 		}
 		if (SSL_dane_enable(ssl, peer->match[0]) <= 0) {
@@ -622,6 +634,16 @@ tls_client_ssl(struct tls_client *t, const struct tls_client_peer *peer,
 fail:
 	SSL_free(ssl);
 	return NULL;
+}
+
+/* The first name to match, for messages. */
+static const char *
+first_name(SSL *ssl)
+{
+	const char *name = X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl),
+	    0);
+
+	return name != NULL ? name : "the names required";
 }
 
 int
@@ -691,8 +713,9 @@ tls_client_check(SSL *ssl, const struct tls_client_peer *peer,
 			    st->chain_err != X509_V_OK ? st->chain_err : vr),
 			    st->chain_depth);
 		else
-			*err_r = "server certificate not verified: name "
-			    "does not match";
+			*err_r = ERR_FMT("server certificate not verified: "
+			    "no name matches %s%s", first_name(ssl),
+			    peer->nmatch > 1 ? " (or the other names)" : "");
 		return -1;
 	default:
 		*err_r = "no TLS at security level none";
