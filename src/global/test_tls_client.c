@@ -816,19 +816,32 @@ START_TEST(test_dane_unusable)
 	r[3] = tlsa_of(c_good, 3, 1, 1, d2, sizeof(d2));
 	r[3].mtype = 3;
 	peer.ntlsa = 4;
+	ck_assert_uint_eq(tls_client_dane_usable(r, 4), 0);
 	ck_assert_ptr_null(tls_client_ssl(t, &peer, &err));
 	assert_matches(err, "no usable TLSA");
 	/* A digest of the wrong length is not usable either. */
 	r[3].mtype = 1;
 	r[3].len = 31;
+	ck_assert_uint_eq(tls_client_dane_usable(r, 4), 0);
 	ck_assert_ptr_null(tls_client_ssl(t, &peer, &err));
+	r[3].len = 33;
+	ck_assert_uint_eq(tls_client_dane_usable(r, 4), 0);
+	ck_assert_ptr_null(tls_client_ssl(t, &peer, &err));
+	/* Full data (matching type 0) that is no public key. */
+	r[3].mtype = 0;
+	r[3].len = 32;
+	ck_assert_uint_eq(tls_client_dane_usable(r, 4), 1);
+	ck_assert_ptr_null(tls_client_ssl(t, &peer, &err));
+	assert_matches(err, "no usable TLSA");
 	/* None at all. */
 	peer.ntlsa = 0;
 	ck_assert_ptr_null(tls_client_ssl(t, &peer, &err));
 	assert_matches(err, "no usable TLSA");
 	/* Without the base domain. */
 	peer.ntlsa = 4;
-	r[3].len = 32;
+	r[3].mtype = 1;
+	ck_assert_uint_eq(tls_client_dane_usable(r, 4), 1);
+	ck_assert_uint_eq(tls_client_dane_usable(r, 3), 0);
 	peer.nmatch = 0;
 	ck_assert_ptr_null(tls_client_ssl(t, &peer, &err));
 	/* A base domain that is not a name. */

@@ -529,11 +529,40 @@ add_names(SSL *ssl, const char *const *names, size_t n, const char **err_r)
 	return 0;
 }
 
+/* RFC 7672 §3.1 and RFC 6698 §2.1: see the header. */
+static bool
+tlsa_usable(const struct dns_tlsa *r)
+{
+	if (r->usage != 2 && r->usage != 3)
+		return false;
+	if (r->selector > 1 || r->data == NULL || r->len == 0)
+		return false;
+	switch (r->mtype) {
+	case 0:
+		return true;
+	case 1:
+		return r->len == 32;
+	case 2:
+		return r->len == 64;
+	default:
+		return false;
+	}
+}
+
+size_t
+tls_client_dane_usable(const struct dns_tlsa *tlsa, size_t n)
+{
+	size_t i, usable = 0;
+
+	for (i = 0; i < n; i++)
+		usable += tlsa_usable(&tlsa[i]);
+	return usable;
+}
+
 /*
- * The TLSA records OpenSSL can use for SMTP.  RFC 7672 §3.1: PKIX-TA(0)
- * and PKIX-EE(1) are not usable with SMTP and are skipped; OpenSSL
- * refuses (0) what it does not support (unknown selector or matching
- * type).  Returns the number added.
+ * Adds the usable TLSA records; OpenSSL may still refuse (0) what it
+ * cannot parse (e.g. a selector 1 record that is no public key).
+ * Returns the number added.
  */
 static size_t
 add_tlsa(SSL *ssl, const struct tls_client_peer *peer)
@@ -544,9 +573,7 @@ add_tlsa(SSL *ssl, const struct tls_client_peer *peer)
 	for (i = 0; i < peer->ntlsa; i++) {
 		const struct dns_tlsa *r = &peer->tlsa[i];
 
-		if (r->usage != 2 && r->usage != 3)
-			continue;
-		if (r->data == NULL || r->len == 0)
+		if (!tlsa_usable(r))
 			continue;
 		rc = SSL_dane_tlsa_add(ssl, r->usage, r->selector, r->mtype,
 		    r->data, r->len);

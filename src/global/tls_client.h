@@ -85,7 +85,25 @@ struct tls_client;
 struct tls_client *tls_client_new(const char *prefix, const char **err_r);
 void tls_client_free(struct tls_client **tp);
 
-/* What one connection must check. */
+/*
+ * The number of records of tlsa[0..n) that DANE can use for SMTP: usage
+ * DANE-TA(2) or DANE-EE(3) (RFC 7672 §3.1: PKIX-TA(0) and PKIX-EE(1)
+ * are unusable), selector 0 or 1, matching type 0 (full data), 1
+ * (SHA2-256, 32 bytes) or 2 (SHA2-512, 64 bytes).  0 means the caller
+ * falls back to may (RFC 7672 §2.2) before it connects.
+ */
+size_t tls_client_dane_usable(const struct dns_tlsa *tlsa, size_t n);
+
+/*
+ * What one connection must check.  Match names are DNS names (letters,
+ * digits, '-', '_'), compared without case; one starting with '.' matches
+ * any subdomain of the rest (Postfix's dot-nexthop).  The caller expands
+ * the keywords hostname, nexthop and dot-nexthop.  For dane, match[0] is
+ * the TLSA base domain (RFC 7672 §3.2.2) and the other names are further
+ * names a DANE-TA(2) chain's leaf may match; DANE-EE(3) ignores names and
+ * validity dates (RFC 7672 §3.1.1).  servername is not sent when it is an
+ * address literal (RFC 6066 §3).
+ */
 struct tls_client_peer {
 	enum tls_level	 level;		/* not NONE */
 	const char	*servername;	/* SNI, or NULL */
@@ -99,18 +117,28 @@ struct tls_client_peer {
 };
 
 /*
- * A new SSL object in client mode for one connection, set up for peer.
- * NULL with err_r when it cannot be (e.g. no TLSA record is usable for
- * dane: the caller falls back to may, or a bad policy override).
+ * A new SSL object in client mode for one connection, set up for peer:
+ * protocols and ciphers from the PREFIX_tls_mandatory_* parameters for
+ * every level but may (or the policy's overrides), SNI, the names and
+ * TLSA records.  Verification never aborts the handshake; the verdict is
+ * tls_client_check's.  NULL with err_r when it cannot be: no TLSA record
+ * is usable for dane (the caller falls back to may), a bad policy
+ * override, an invalid or missing match name.  Only the dane case is a
+ * reason to fall back; any other NULL at a level above may is a
+ * configuration error (defer).
  */
 SSL *tls_client_ssl(struct tls_client *t, const struct tls_client_peer *peer,
     const char **err_r);
 
 /*
  * After the handshake: the trust reached, and 0 when it satisfies
- * peer->level, -1 with err_r otherwise (e.g. "certificate verification
- * failed for mx.example[192.0.2.1]:25: self-signed certificate", "no
- * TLSA record matches", "server certificate not trusted").
+ * peer->level (may and encrypt: any; dane, verify, secure: Verified), -1
+ * with err_r otherwise: "server certificate not verified: self-signed
+ * certificate (depth 0)", "server certificate not verified: no name
+ * matches mx.example.test", "server certificate not verified: no trust
+ * anchors (smtp_tls_CAfile and smtp_tls_CApath are empty)", "no TLSA
+ * record matches the server certificate", "TLS handshake not completed".
+ * The text names no host: the caller adds it.
  */
 int tls_client_check(SSL *ssl, const struct tls_client_peer *peer,
     enum tls_trust *trust_r, const char **err_r)
