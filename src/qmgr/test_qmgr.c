@@ -6,8 +6,10 @@
  * ("defer..." deferred, "bounce..." bounced, else sent), and each case
  * checks the queue directories and the log: delivery and removal, retry
  * into deferred/ and flush, bounces with their notification, the error:
- * transport, a missing agent, corrupt files, leftovers in active/, and
- * hostile frames on the public socket.
+ * transport, a missing agent, corrupt files, leftovers in active/,
+ * hostile frames on the public socket, the message properties passed to
+ * agents ("attrs..." recipients get them back as text) and a dead
+ * destination ("dead..." recipients: the agent says it is unreachable).
  */
 #include "config.h"
 
@@ -64,11 +66,35 @@ agent_conn(int fd)
 		deliver_request_init(&req);
 		if (deliver_request_read(fd, &req, 10000, &err) != 1)
 			_exit(0);
+		/* deliver_reply_alloc leaves dead as it is. */
+		memset(&reply, 0, sizeof(reply));
 		deliver_reply_alloc(&reply, req.rcpt.n, "fake");
 		for (i = 0; i < req.rcpt.n; i++) {
 			const char *r = req.rcpt.v[i];
+			int lfd = open("agent.log", O_WRONLY | O_APPEND |
+			    O_CREAT, 0600);
 
-			if (str_has_prefix(r, "defer"))
+			/* What the agent was asked, for the tests. */
+			if (lfd != -1) {
+				(void)!write(lfd, r, strlen(r));
+				(void)!write(lfd, "\n", 1);
+				close(lfd);
+			}
+			if (str_has_prefix(r, "attrs")) {
+				char *t = xasprintf("body=%s smtputf8=%d "
+				    "requiretls=%d", req.body != NULL ?
+				    req.body : "-", req.smtputf8,
+				    req.requiretls);
+
+				deliver_reply_set(&reply, i, DELIVER_DEFER,
+				    "4.0.0", t);
+				free(t);
+			} else if (str_has_prefix(r, "dead")) {
+				deliver_reply_set(&reply, i, DELIVER_DEFER,
+				    "4.4.1", "connect to dead.example"
+				    "[127.0.0.1]:25: Connection refused");
+				reply.dead = true;
+			} else if (str_has_prefix(r, "defer"))
 				deliver_reply_set(&reply, i, DELIVER_DEFER,
 				    "4.2.0", "try later");
 			else if (str_has_prefix(r, "bounce"))
@@ -113,10 +139,13 @@ write_file(const char *name, const char *text)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-/* Queues a message into DIR without waking qmgr; returns its ID. */
+/*
+ * Queues a message into DIR without waking qmgr; returns its ID.  attrs:
+ * NULL or name, value, ..., NULL; rcpts: NULL-terminated.
+ */
 static char *
-inject(const char *qdir, const char *sender, const char *rcpt1,
-    const char *rcpt2)
+inject_v(const char *qdir, const char *sender, const char *const *attrs,
+    const char *const *rcpts)
 {
 	static const char body[] = "Subject: test\n\nhello\n";
 	struct qfile_writer *w;
@@ -125,13 +154,23 @@ inject(const char *qdir, const char *sender, const char *rcpt1,
 
 	ck_assert_int_eq(qfile_create(qdir, 0600, &w, &err), 0);
 	ck_assert_int_eq(qfile_put_sender(w, sender), 0);
-	ck_assert_int_eq(qfile_put_rcpt(w, rcpt1, "-", "-"), 0);
-	if (rcpt2 != NULL)
-		ck_assert_int_eq(qfile_put_rcpt(w, rcpt2, "-", "-"), 0);
+	for (; attrs != NULL && attrs[0] != NULL; attrs += 2)
+		ck_assert_int_eq(qfile_put_attr(w, attrs[0], attrs[1]), 0);
+	for (; *rcpts != NULL; rcpts++)
+		ck_assert_int_eq(qfile_put_rcpt(w, *rcpts, "-", "-"), 0);
 	qfile_begin_content(w);
 	qfile_put_content(w, body, sizeof(body) - 1);
 	ck_assert_msg(qfile_commit(&w, qid, &err) == 0, "%s", err);
 	return xstrdup(qid);
+}
+
+static char *
+inject(const char *qdir, const char *sender, const char *rcpt1,
+    const char *rcpt2)
+{
+	const char *rcpts[] = { rcpt1, rcpt2, NULL };
+
+	return inject_v(qdir, sender, NULL, rcpts);
 }
 
 static void
@@ -232,30 +271,38 @@ start_qmgr(void)
 	master_end = sv[0];
 }
 
+/* main.cf for the tests, with extra lines (the back-off times). */
+static void
+write_main_cf(const char *extra)
+{
+	char *text;
+
+	text = xasprintf("queue_directory = %s\ndata_directory = %s\n"
+	    "maillog_file = %s/maillog\nmyhostname = test.example\n"
+	    "mydestination = test.example\ndefault_transport = local\n"
+	    "mail_owner = nobody\n%s"
+	    "queue_run_delay = 1s\nmaximal_queue_lifetime = 1h\n"
+	    "transport_maps = inline:{ {err.example = error:5.1.2 gone "
+	    "away}, nope.example=nope:, expire.example=local: }\n",
+	    dir, dir, dir, extra);
+	write_file("main.cf", text);
+	free(text);
+}
+
 static void
 setup(void)
 {
 	static const char *const dirs[] = { "incoming", "active", "deferred",
 	    "hold", "corrupt", "private", "public" };
 	const char *err;
-	char *text;
 	int lfd;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	ck_assert_int_eq(chdir(dir), 0);
 	for (size_t i = 0; i < ARRAY_LEN(dirs); i++)
 		ck_assert_int_eq(mkdir(dirs[i], 0700), 0);
-	text = xasprintf("queue_directory = %s\ndata_directory = %s\n"
-	    "maillog_file = %s/maillog\nmyhostname = test.example\n"
-	    "mydestination = test.example\ndefault_transport = local\n"
-	    "mail_owner = nobody\n"
-	    "minimal_backoff_time = 1s\nmaximal_backoff_time = 2s\n"
-	    "queue_run_delay = 1s\nmaximal_queue_lifetime = 1h\n"
-	    "transport_maps = inline:{ {err.example = error:5.1.2 gone "
-	    "away}, nope.example=nope:, expire.example=local: }\n",
-	    dir, dir, dir);
-	write_file("main.cf", text);
-	free(text);
+	write_main_cf("minimal_backoff_time = 1s\n"
+	    "maximal_backoff_time = 2s\n");
 	mail_conf_load(dir, NULL);
 	lfd = ipc_listen("private/local", 64, 0600, &err);
 	ck_assert_msg(lfd != -1, "%s", err);
@@ -464,6 +511,93 @@ START_TEST(test_hostile)
 }
 END_TEST
 
+/* body, smtputf8 and requiretls from the queue file reach the agent. */
+START_TEST(test_request_attrs)
+{
+	static const char *const all[] = { "body", "8BITMIME", "smtputf8",
+	    "yes", "requiretls", "yes", NULL };
+	static const char *const bad[] = { "body", "BINARYMIME", "smtputf8",
+	    "no", "requiretls", "YES!", NULL };
+	static const char *const rcpt[] = { "attrs@test.example", NULL };
+	char *q1, *q2, *q3, path[128];
+
+	/* No retry while the files are read. */
+	write_main_cf("minimal_backoff_time = 60s\n"
+	    "maximal_backoff_time = 120s\n");
+	q1 = inject_v("incoming", "s@test.example", all, rcpt);
+	q2 = inject_v("incoming", "s@test.example", bad, rcpt);
+	q3 = inject_v("incoming", "s@test.example", NULL, rcpt);
+	start_qmgr();
+	WAIT_FOR(exists("deferred", q1) && exists("deferred", q2) &&
+	    exists("deferred", q3));
+	str_fmt_buf(path, sizeof(path), "deferred/%s", q1);
+	ck_assert(file_has(path, " delayed 4.0.0 fake body=8BITMIME "
+	    "smtputf8=1 requiretls=1"));
+	/* Values other than those smtpd writes are not passed on. */
+	str_fmt_buf(path, sizeof(path), "deferred/%s", q2);
+	ck_assert(file_has(path, " delayed 4.0.0 fake body=- smtputf8=0 "
+	    "requiretls=0"));
+	str_fmt_buf(path, sizeof(path), "deferred/%s", q3);
+	ck_assert(file_has(path, " delayed 4.0.0 fake body=- smtputf8=0 "
+	    "requiretls=0"));
+	free(q1);
+	free(q2);
+	free(q3);
+}
+END_TEST
+
+/*
+ * A dead destination: the recipients in the failed delivery keep the
+ * agent's text, the pending ones and those of a later message are
+ * deferred as suspended without asking the agent, another destination
+ * is not affected.
+ */
+START_TEST(test_dead)
+{
+	static const char *const rcpts[] = { "dead1@dead.example",
+	    "dead2@dead.example", "dead3@dead.example", NULL };
+	char *q1, *q2, *q3, path[128];
+
+	write_main_cf("minimal_backoff_time = 60s\n"
+	    "maximal_backoff_time = 120s\n"
+	    "local_destination_recipient_limit = 2\n"
+	    "local_destination_concurrency_limit = 1\n"
+	    "initial_destination_concurrency = 1\n");
+	q1 = inject_v("incoming", "s@test.example", NULL, rcpts);
+	start_qmgr();
+	WAIT_FOR(exists("deferred", q1));
+	str_fmt_buf(path, sizeof(path), "deferred/%s", q1);
+	ck_assert(file_has(path, " delayed 4.4.1 fake connect to "
+	    "dead.example[127.0.0.1]:25: Connection refused"));
+	ck_assert(file_has(path, " delayed 4.4.1 none delivery temporarily "
+	    "suspended: connect to dead.example[127.0.0.1]:25: Connection "
+	    "refused"));
+	WAIT_FOR(log_has("to=<dead3@dead.example>, relay=none"));
+	ck_assert(log_has("dsn=4.4.1, status=deferred (delivery temporarily "
+	    "suspended: connect to dead.example[127.0.0.1]:25: Connection "
+	    "refused)"));
+	ck_assert(log_has("destination local:dead.example suspended for "
+	    "60s"));
+	ck_assert(file_has("agent.log", "dead2@dead.example\n"));
+	ck_assert(!file_has("agent.log", "dead3@dead.example"));
+
+	q2 = inject("incoming", "s@test.example", "later@dead.example", NULL);
+	q3 = inject("incoming", "s@test.example", "ok@fine.example", NULL);
+	wake();
+	WAIT_FOR(exists("deferred", q2));
+	str_fmt_buf(path, sizeof(path), "deferred/%s", q2);
+	ck_assert(file_has(path, " delayed 4.4.1 none delivery temporarily "
+	    "suspended: connect to dead.example[127.0.0.1]:25"));
+	WAIT_FOR(!exists("incoming", q3) && !exists("active", q3));
+	ck_assert(!exists("deferred", q3));
+	ck_assert(file_has("agent.log", "ok@fine.example\n"));
+	ck_assert(!file_has("agent.log", "later@dead.example"));
+	free(q1);
+	free(q2);
+	free(q3);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -479,6 +613,8 @@ suite(void)
 	tcase_add_test(tc, test_no_agent);
 	tcase_add_test(tc, test_corrupt_and_leftover);
 	tcase_add_test(tc, test_hostile);
+	tcase_add_test(tc, test_request_attrs);
+	tcase_add_test(tc, test_dead);
 	suite_add_tcase(s, tc);
 	return s;
 }
