@@ -34,7 +34,12 @@ setup(void)
 	    "example.net=smtp:, other.example=:[mx.other], "
 	    "{ dead.example = error:5.1.2 no such domain: sorry }, "
 	    "evil.example=../../bin/sh:x, ctl.example=smtp:a\001b, "
-	    "virt.example=lmtp:[127.0.0.1]:24 }", DICT_FLAG_FOLD, &err);
+	    "virt.example=lmtp:[127.0.0.1]:24, "
+	    "port.example=smtp:[127.0.0.1]:2525, "
+	    "host.example=smtp:mx.host.test, "
+	    "unix.example=lmtp:unix:/run/dovecot/lmtp, "
+	    "inet.example=lmtp:inet:127.0.0.1:2424, "
+	    "{ v6.example = smtp:[IPv6:::1]:2525 } }", DICT_FLAG_FOLD, &err);
 	ck_assert_msg(map != NULL, "%s", err);
 	memset(&conf, 0, sizeof(conf));
 	conf.mydestination = &mydest;
@@ -91,6 +96,18 @@ static const struct {
 	/* Maps override local and virtual routes too. */
 	{ "x@virt.example", "", true, 0, "lmtp", "[127.0.0.1]:24" },
 	{ "x@unlisted.example", "", true, 0, "smtp", "unlisted.example" },
+	/* The next-hop forms of outbound delivery pass through as given. */
+	{ "x@port.example", "", true, 0, "smtp", "[127.0.0.1]:2525" },
+	{ "x@host.example", "", true, 0, "smtp", "mx.host.test" },
+	{ "x@unix.example", "", true, 0, "lmtp", "unix:/run/dovecot/lmtp" },
+	{ "x@inet.example", "", true, 0, "lmtp", "inet:127.0.0.1:2424" },
+	{ "x@v6.example", "", true, 0, "smtp", "[IPv6:::1]:2525" },
+	{ "x@far.example", "[127.0.0.1]:2525", true, 0, "smtp",
+	  "[127.0.0.1]:2525" },
+	{ "x@far.example", "relay.test", false, 0, "smtp", "relay.test" },
+	/* A map entry wins over relayhost. */
+	{ "x@host.example", "[127.0.0.1]:2525", true, 0, "smtp",
+	  "mx.host.test" },
 	/* Hostile table results: path-like transport, control chars. */
 	{ "x@evil.example", "", true, -1, NULL, NULL },
 	{ "x@ctl.example", "", true, -1, NULL, NULL },
@@ -130,6 +147,11 @@ static const struct {
 	{ "", 0, "deft", "dom" },
 	{ "relay:[a]:25", 0, "relay", "[a]:25" },
 	{ "a.b-c_d:x", 0, "a.b-c_d", "x" },
+	{ "smtp:[127.0.0.1]:2525", 0, "smtp", "[127.0.0.1]:2525" },
+	{ "smtp:host.test", 0, "smtp", "host.test" },
+	{ "lmtp:unix:/run/lmtp", 0, "lmtp", "unix:/run/lmtp" },
+	{ "lmtp:inet:host.test:24", 0, "lmtp", "inet:host.test:24" },
+	{ "lmtp:unix:/a\nb", -1, NULL, NULL },
 	{ ".hidden:x", -1, NULL, NULL },
 	{ "a/b:x", -1, NULL, NULL },
 	{ "sp ace:x", -1, NULL, NULL },
