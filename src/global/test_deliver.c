@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for deliver.c: a request and its descriptor round trip, the
- * replies qmgr must refuse, end of file between requests, and the shape
- * of the delivery log line.
+ * replies qmgr must refuse, end of file between requests, the body,
+ * smtputf8 and requiretls attributes and the dead flag, and the shape of
+ * the delivery log line.
  */
 #include "config.h"
 
@@ -233,6 +234,92 @@ START_TEST(test_reply_shape)
 }
 END_TEST
 
+/* body, smtputf8 and requiretls: round trip, defaults, hostile body. */
+static const struct {
+	const char	*body;
+	bool		 smtputf8, requiretls;
+	int		 rc;
+} attr_cases[] = {
+	{ "8BITMIME", true, true, 1 },
+	{ "7BIT", false, true, 1 },
+	{ NULL, true, false, 1 },
+	{ NULL, false, false, 1 },
+	{ "BINARYMIME", false, false, -1 },	/* RFC 3030: not ours */
+	{ "8bitmime", false, false, -1 },
+	{ "", false, false, -1 },
+	{ "8BITMIME\r\n", false, false, -1 },
+};
+
+START_TEST(test_request_attrs)
+{
+	struct deliver_request out, in;
+	const char *err = NULL;
+	int sv[2], fd, rc;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fd = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	fill_request(&out, fd);
+	out.body = attr_cases[_i].body;
+	out.smtputf8 = attr_cases[_i].smtputf8;
+	out.requiretls = attr_cases[_i].requiretls;
+	rc = deliver_request_send(sv[0], &out, 1000, &err);
+	if (rc == -1) {
+		/* Refused before the wire is as good as refused by the reader. */
+		ck_assert_int_eq(attr_cases[_i].rc, -1);
+		ck_assert_ptr_nonnull(err);
+	} else {
+		deliver_request_init(&in);
+		rc = deliver_request_read(sv[1], &in, 1000, &err);
+		ck_assert_int_eq(rc, attr_cases[_i].rc);
+		if (rc == 1) {
+			if (attr_cases[_i].body == NULL)
+				ck_assert_ptr_null(in.body);
+			else
+				ck_assert_str_eq(in.body, attr_cases[_i].body);
+			ck_assert_int_eq(in.smtputf8, attr_cases[_i].smtputf8);
+			ck_assert_int_eq(in.requiretls,
+			    attr_cases[_i].requiretls);
+		} else {
+			ck_assert_ptr_nonnull(err);
+		}
+		deliver_request_deinit(&in);
+	}
+	deliver_request_deinit(&out);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* The dead flag of a reply: sent when set, false when absent. */
+START_TEST(test_reply_dead)
+{
+	struct deliver_reply r, in;
+	const char *err = NULL;
+	struct buf b;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	buf_init(&b, 0);
+	memset(&r, 0, sizeof(r));
+	deliver_reply_alloc(&r, 1, "mx.example[127.0.0.1]:2525");
+	deliver_reply_set(&r, 0, DELIVER_DEFER, "4.4.1",
+	    "connect to mx.example[127.0.0.1]:2525: Connection refused");
+	r.dead = _i == 1;
+	ck_assert_int_eq(deliver_reply_send(sv[0], &r, 1000, &err), 0);
+	ck_assert_int_eq(attr_read_frame(sv[1], &b, 0, 1000, &err), 0);
+	ck_assert_int_eq(deliver_reply_parse(b.data, b.len, 1, &in, &err), 0);
+	ck_assert_int_eq(in.dead, _i == 1);
+	ck_assert_str_eq(in.relay, "mx.example[127.0.0.1]:2525");
+	ck_assert_str_eq(in.results[0].dsn, "4.4.1");
+	deliver_reply_deinit(&in);
+	deliver_reply_deinit(&r);
+	buf_deinit(&b);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static struct buf logged;
 
 static void
@@ -283,6 +370,8 @@ suite(void)
 
 	tcase_add_test(tc, test_request_roundtrip);
 	tcase_add_test(tc, test_request_refused);
+	tcase_add_loop_test(tc, test_request_attrs, 0, ARRAY_LEN(attr_cases));
+	tcase_add_loop_test(tc, test_reply_dead, 0, 2);
 	tcase_add_loop_test(tc, test_reply_parse, 0, ARRAY_LEN(reply_cases));
 	tcase_add_test(tc, test_reply_shape);
 	tcase_add_test(tc, test_log_line);
