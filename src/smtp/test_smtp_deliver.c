@@ -59,7 +59,11 @@ struct fconn {
 	struct bufferevent *bev;
 	bool		 data;
 	struct buf	 body;
+	struct fconn	*next;
 };
+
+/* The fake server's open connections. */
+static struct fconn *conns;
 
 static void
 hook(enum log_level level, const char *msg, void *ctx)
@@ -91,6 +95,11 @@ say(struct fconn *c, const char *text)
 static void
 fconn_free(struct fconn *c)
 {
+	struct fconn **pp;
+
+	for (pp = &conns; *pp != c; pp = &(*pp)->next)
+		;
+	*pp = c->next;
 	bufferevent_free(c->bev);
 	buf_deinit(&c->body);
 	free(c);
@@ -166,6 +175,8 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	(void)len;
 	(void)arg;
 	nconn++;
+	c->next = conns;
+	conns = c;
 	buf_init(&c->body, 0);
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ck_assert_ptr_nonnull(c->bev);
@@ -254,8 +265,6 @@ run_until(bool *flag)
 	ck_assert_msg(*flag, "timed out");
 }
 
-static bool quiet_flag;
-
 static void
 teardown(void)
 {
@@ -266,6 +275,8 @@ teardown(void)
 	/* Let QUIT go out and the sessions end. */
 	while (smtp_session_count() > 0 && time(NULL) < until)
 		(void)event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	while (conns != NULL)
+		fconn_free(conns);
 	log_set_hook(NULL, NULL);
 	buf_deinit(&logged);
 	dns_deinit();
@@ -277,7 +288,6 @@ teardown(void)
 	cmd = xasprintf("rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
-	(void)quiet_flag;
 }
 
 struct result {
