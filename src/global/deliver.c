@@ -270,6 +270,7 @@ void
 deliver_reply_alloc(struct deliver_reply *reply, size_t n, const char *relay)
 {
 	reply->relay = xstrdup(relay != NULL ? relay : "none");
+	reply->dead = false;
 	reply->n = n;
 	reply->results = xcalloc(n > 0 ? n : 1, sizeof(*reply->results));
 	for (size_t i = 0; i < n; i++) {
