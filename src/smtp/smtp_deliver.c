@@ -808,6 +808,13 @@ on_connect_ev(evutil_socket_t fd, short what, void *arg)
 	if (!d->plain)
 		d->sessions++;
 	d->reached = true;
+	/* Postfix names the server in relay= once it was connected to,
+	   also when the session fails later (e.g. AUTH). */
+	free(d->relay);
+	if (a->family == AF_UNIX)
+		d->relay = xasprintf("%s[%s]", a->host, a->addr);
+	else
+		d->relay = xasprintf("%s[%s]:%u", a->host, a->addr, a->port);
 
 	memset(&t, 0, sizeof(t));
 	t.host = a->host;
