@@ -23,6 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <event2/event.h>
 
 #include "buf.h"
@@ -32,6 +36,7 @@
 #include "xalloc.h"
 
 #include "deliver.h"
+#include "mail_conf.h"
 
 #include "smtp.h"
 #include "smtp_session.h"
@@ -42,6 +47,10 @@ static struct buf got;		/* what the client sent */
 static size_t off;		/* taken by expect() so far */
 static bool srv_eof;
 static struct buf logged;
+/* The server's end of a STARTTLS session (plain OpenSSL). */
+static SSL_CTX *srv_ctx;
+static SSL *srv_ssl;
+static bool srv_tls_up, srv_tls_failed;
 
 /* Open result. */
 static bool opened;
@@ -111,6 +120,10 @@ static void
 teardown(void)
 {
 	smtp_session_close(&sess);
+	if (srv_ssl != NULL)
+		SSL_free(srv_ssl);
+	srv_ssl = NULL;
+	srv_tls_up = srv_tls_failed = false;
 	/* Let a QUIT in flight end (the server end is closed). */
 	if (srv != -1)
 		close(srv);
@@ -131,12 +144,37 @@ teardown(void)
 }
 
 /* Runs the loop a little and collects what the client sent. */
+
+static void
+spin_tls(void)
+{
+	char chunk[16384];
+	int n;
+
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	if (!srv_tls_up) {
+		n = SSL_accept(srv_ssl);
+		if (n == 1)
+			srv_tls_up = true;
+		else if (SSL_get_error(srv_ssl, n) != SSL_ERROR_WANT_READ &&
+		    SSL_get_error(srv_ssl, n) != SSL_ERROR_WANT_WRITE)
+			srv_tls_failed = true;
+	}
+	while (srv_tls_up && (n = SSL_read(srv_ssl, chunk, sizeof(chunk))) > 0)
+		buf_add(&got, chunk, (size_t)n);
+	usleep(500);
+}
+
 static void
 spin(void)
 {
 	char chunk[65536];
 	ssize_t n;
 
+	if (srv_ssl != NULL) {
+		spin_tls();
+		return;
+	}
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	while (srv != -1 && (n = read(srv, chunk, sizeof(chunk))) > 0)
 		buf_add(&got, chunk, (size_t)n);
@@ -191,6 +229,11 @@ say(const char *s)
 {
 	size_t n = strlen(s);
 
+	if (srv_ssl != NULL) {
+		ck_assert(srv_tls_up);
+		ck_assert_int_eq(SSL_write(srv_ssl, s, (int)n), (int)n);
+		return;
+	}
 	ck_assert_int_eq(write(srv, s, n), (ssize_t)n);
 }
 
@@ -1223,6 +1266,150 @@ START_TEST(test_unsolicited)
 }
 END_TEST
 
+/* A self-signed server certificate and the client's TLS context. */
+static void
+tls_setup(void)
+{
+	char dir[] = "/tmp/test_smtp_session.XXXXXX";
+	char *cf, *cmd;
+	FILE *fp;
+	const char *err;
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	cf = xasprintf("%s/main.cf", dir);
+	ck_assert_ptr_nonnull(fp = fopen(cf, "w"));
+	fclose(fp);
+	free(cf);
+	ck_assert_int_eq(mail_conf_try_load(dir, NULL, false, &err), 0);
+	smtp_tls = tls_client_new("smtp", &err);
+	ck_assert_msg(smtp_tls != NULL, "tls_client_new: %s", err);
+	cmd = xasprintf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+
+	ck_assert_ptr_nonnull(key);
+	ck_assert_int_eq(X509_set_version(x, 2), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	ck_assert_int_eq(X509_set_pubkey(x, key), 1);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"mx.example", -1, -1, 0);
+	ck_assert_int_eq(X509_set_issuer_name(x, name), 1);
+	ck_assert_int_gt(X509_sign(x, key, EVP_sha256()), 0);
+	srv_ctx = SSL_CTX_new(TLS_server_method());
+	ck_assert_int_eq(SSL_CTX_use_certificate(srv_ctx, x), 1);
+	ck_assert_int_eq(SSL_CTX_use_PrivateKey(srv_ctx, key), 1);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
+static void
+tls_teardown(void)
+{
+	tls_client_free(&smtp_tls);
+	SSL_CTX_free(srv_ctx);
+	srv_ctx = NULL;
+	mail_conf_unload();
+}
+
+/* Up to the server's "220" to STARTTLS (plus extra bytes). */
+static void
+tls_start(enum tls_level level, const char *after_220)
+{
+	target.tls.level = level;
+	start();
+	say("220 mx.example ESMTP\r\n");
+	expect("EHLO client.example\r\n");
+	say("250-mx.example\r\n250-STARTTLS\r\n250 PIPELINING\r\n");
+	expect("STARTTLS\r\n");
+	say(after_220);
+	/* From now on the server reads the client's handshake. */
+	srv_ssl = SSL_new(srv_ctx);
+	ck_assert_int_eq(SSL_set_fd(srv_ssl, srv), 1);
+}
+
+START_TEST(test_starttls)
+{
+	/* What the server sent with its 220 is dropped (RFC 3207 §4.2). */
+	tls_start(TLS_LEV_MAY, "220 2.0.0 go ahead\r\n250 injected\r\n");
+	expect("EHLO client.example\r\n");
+	ck_assert(srv_tls_up);
+	say("250-mx.example\r\n250 PIPELINING\r\n");
+	wait_for(&opened, 3000);
+	ck_assert_ptr_nonnull(sess);
+	/* Self-signed: encrypted, not trusted; fine for "may". */
+	ck_assert_int_eq(smtp_session_tls_trust(sess), TLS_TRUST_UNTRUSTED);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&logged), "Untrusted TLS "
+	    "connection established to mx.example[127.0.0.1]:2525: TLSv1."));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&logged), " with cipher "));
+	/* The session works inside TLS. */
+	message("s@example", "x\n", 2);
+	rcpt("a@example", NULL, NULL);
+	send_msg();
+	expect("MAIL FROM:<s@example>\r\nRCPT TO:<a@example>\r\nDATA\r\n");
+	say("250 ok\r\n250 ok\r\n354 go\r\n");
+	expect("x\r\n.\r\n");
+	say("250 ok\r\n");
+	wait_for(&sent, 3000);
+	ck_assert(reusable);
+	ck_assert_int_eq(res[0].status, SMTP_RCPT_SENT);
+}
+END_TEST
+
+START_TEST(test_starttls_verify_fails)
+{
+	/* verify: a self-signed certificate is a soft 4.7.5. */
+	tls_start(TLS_LEV_VERIFY, "220 go ahead\r\n");
+	wait_for(&opened, 3000);
+	ck_assert_ptr_null(sess);
+	ck_assert_str_eq(ofail.dsn, "4.7.5");
+	ck_assert(!ofail.hard);
+	ck_assert(!ofail.retry_plain);
+}
+END_TEST
+
+START_TEST(test_starttls_handshake_fails)
+{
+	/* may: a failed handshake lets the caller retry in plaintext. */
+	tls_start(TLS_LEV_MAY, "220 go ahead\r\n");
+	SSL_free(srv_ssl);
+	srv_ssl = NULL;
+	/* The ClientHello arrives; garbage answers it. */
+	for (int i = 0; i < 2000 && got.len == off; i++)
+		spin();
+	ck_assert_uint_gt(got.len, off);
+	ck_assert_int_eq(got.data[off], 0x16);	/* a handshake record */
+	ck_assert_int_eq(write(srv, "garbage garbage\r\n", 17), 17);
+	wait_for(&opened, 3000);
+	ck_assert_ptr_null(sess);
+	ck_assert_str_eq(ofail.dsn, "4.7.5");
+	ck_assert(ofail.retry_plain);
+	ck_assert_ptr_nonnull(strstr(ofail.text, "TLS handshake with "
+	    "mx.example[127.0.0.1] failed"));
+}
+END_TEST
+
+START_TEST(test_starttls_auth_inside)
+{
+	/* AUTH waits for TLS, and then follows the EHLO inside it. */
+	target.sasl_user = "user";
+	target.sasl_pass = "s3cret";
+	smtp_conf.sasl_plain_ok = false;
+	tls_start(TLS_LEV_ENCRYPT, "220 go ahead\r\n");
+	expect("EHLO client.example\r\n");
+	say("250-mx.example\r\n250 AUTH PLAIN\r\n");
+	expect("AUTH PLAIN AHVzZXIAczNjcmV0\r\n");
+	say("235 ok\r\n");
+	wait_for(&opened, 3000);
+	ck_assert_ptr_nonnull(sess);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1270,6 +1457,15 @@ suite(void)
 	tcase_add_test(tc, test_watch_stopped);
 	tcase_add_test(tc, test_quit_timeout);
 	tcase_add_test(tc, test_unsolicited);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tls");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tls_setup, tls_teardown);
+	tcase_add_test(tc, test_starttls);
+	tcase_add_test(tc, test_starttls_verify_fails);
+	tcase_add_test(tc, test_starttls_handshake_fails);
+	tcase_add_test(tc, test_starttls_auth_inside);
 	suite_add_tcase(s, tc);
 	return s;
 }
