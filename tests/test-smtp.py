@@ -402,13 +402,8 @@ def queue_json():
 
 def still_queued(what, qid, rcpt):
     recips = [r.get("address", "") for m in queue_json()
-              if m.get("queue_id", m.get("id")) == qid
+              if m.get("queue_id") == qid
               for r in m.get("recipients", [])]
-    if not recips:
-        # Older ternqueue -j output without an id field: any message.
-        recips = [r.get("address", "") for m in queue_json()
-                  if qid in json.dumps(m)
-                  for r in m.get("recipients", [])]
     t.ok("%s: the recipient stays in the queue" % what, rcpt in recips,
          "queue: %r" % recips)
 
