@@ -542,7 +542,7 @@ server_main(const struct server_spec *spec, int argc, char **argv)
 	strv_deinit(&overrides);
 	if (mail_conf_open_log(&err) == -1)
 		fatal("cannot open the log: %s", err);
-	srv_max_use = mail_conf_int("max_use");
+	srv_max_use = spec->resident ? LLONG_MAX : mail_conf_int("max_use");
 	srv_max_idle = mail_conf_time("max_idle");
 	if (spec->sessions_param != NULL) {
 		/*
@@ -576,7 +576,7 @@ server_main(const struct server_spec *spec, int argc, char **argv)
 	if (srv_term_ev == NULL)
 		fatal("cannot create an event");
 	srv_pause_ev = new_event(-1, 0, pause_cb);
-	if (!spec->no_idle_exit)
+	if (!spec->resident)
 		srv_idle_ev = new_event(-1, 0, idle_cb);
 	if (event_add(srv_status_ev, NULL) == -1 ||
 	    event_add(srv_term_ev, NULL) == -1)

@@ -73,8 +73,10 @@ struct server_peer {
  * units (it exits after max_use times that many sessions), and raises its
  * descriptor limit to the hard limit.
  *
- * no_idle_exit: stay up without sessions regardless of max_idle (for a
- * process that must always exist, such as qmgr).
+ * resident: the process never leaves on its own: neither max_idle nor
+ * max_use apply (for a process of which exactly one must always run, such
+ * as qmgr, whose successor would otherwise take over the active queue
+ * while its deliveries are still out, and anvil).
  *
  * on_stop is called once, when master asks the process to go away (it
  * closed the status channel, or SIGTERM): the process no longer accepts
@@ -94,7 +96,7 @@ struct server_spec {
 	void		(*post_jail)(void);
 	void		(*on_connect)(int fd, const struct server_peer *peer);
 	const char	*sessions_param;
-	bool		 no_idle_exit;
+	bool		 resident;
 	void		(*on_stop)(void);
 	const char	*extra_group;
 };

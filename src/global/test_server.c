@@ -87,6 +87,17 @@ static const struct server_spec t_spec = {
 	.on_stop	= t_stop,
 };
 
+/* As qmgr and anvil: max_use and max_idle do not apply. */
+static const struct server_spec t_resident = {
+	.name		= "test_server",
+	.on_connect	= t_connect,
+	.resident	= true,
+	.on_stop	= t_stop,
+};
+
+/* The spec the next spawn runs. */
+static const struct server_spec *spawn_spec = &t_spec;
+
 /* The test as master. */
 
 static char *
@@ -165,7 +176,7 @@ spawn(const char *const *args, int status_fd, int listen_fd)
 	/* Nothing else open, as master promises (our end in particular). */
 	close_range(5, UINT_MAX, 0);
 	optind = 1;
-	_exit(server_main(&t_spec, argc, argv));
+	_exit(server_main(spawn_spec, argc, argv));
 }
 
 /* Waits for pid; returns its wait status, or -1 (killed) after ms. */
@@ -437,6 +448,34 @@ START_TEST(test_max_use)
 }
 END_TEST
 
+START_TEST(test_resident)
+{
+	const char *const extra[] = { "-o", "max_use=1", "-o", "max_idle=1",
+	    NULL };
+	struct svc s;
+	int st;
+
+	spawn_spec = &t_resident;
+	svc_start(&s, false, extra);
+	/* Three sessions past max_use, each leaving the process available. */
+	for (int i = 0; i < 3; i++) {
+		close(svc_session(&s, "more"));
+		ck_assert_int_eq(read_status(s.master), 1);
+		ck_assert_int_eq(read_status(s.master), 0);
+	}
+	/* And idle for longer than max_idle. */
+	poll(NULL, 0, 1500);
+	ck_assert_int_eq(waitpid(s.pid, &st, WNOHANG), 0);
+	close(svc_session(&s, "more"));
+	ck_assert_int_eq(read_status(s.master), 1);
+	ck_assert_int_eq(read_status(s.master), 0);
+	close(s.master);
+	assert_exit(s.pid, 0);
+	close(s.listener);
+	spawn_spec = &t_spec;
+}
+END_TEST
+
 START_TEST(test_sigterm)
 {
 	struct svc s;
@@ -568,6 +607,7 @@ suite(void)
 	tcase_add_loop_test(tc, test_sessions, 0, 2);
 	tcase_add_test(tc, test_stop_then_session_ends);
 	tcase_add_test(tc, test_max_use);
+	tcase_add_test(tc, test_resident);
 	tcase_add_test(tc, test_sigterm);
 	tcase_add_test(tc, test_max_idle);
 	suite_add_tcase(s, tc);

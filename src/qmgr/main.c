@@ -15,7 +15,7 @@ main(int argc, char **argv)
 		.name		= "qmgr",
 		.post_jail	= qmgr_init,
 		.on_connect	= qmgr_session_start,
-		.no_idle_exit	= true,
+		.resident	= true,
 		.on_stop	= qmgr_stop,
 	};
 

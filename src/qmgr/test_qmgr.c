@@ -50,7 +50,7 @@ static const struct server_spec spec = {
 	.name		= "qmgr",
 	.post_jail	= qmgr_init,
 	.on_connect	= qmgr_session_start,
-	.no_idle_exit	= true,
+	.resident	= true,
 	.on_stop	= qmgr_stop,
 };
 
