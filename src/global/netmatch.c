@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "dict.h"
 #include "log.h"
+#include "safefile.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -213,9 +214,8 @@ add_file(struct netmatch *nm, const char *path, bool neg, int depth,
 	struct strv items;
 	struct buf b;
 	struct stat sb;
-	char chunk[8192], *p, *line, *next;
-	ssize_t n;
-	int fd, rc = 0;
+	char *p, *line, *next;
+	int fd, rc;
 
 	if (depth >= NETMATCH_DEPTH_MAX)
 		return fail(err_r, "files nested too deep at", path);
@@ -230,17 +230,7 @@ add_file(struct netmatch *nm, const char *path, bool neg, int depth,
 		return fail(err_r, "not a regular file:", path);
 	}
 	buf_init(&b, NETMATCH_FILE_MAX);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 || buf_append(&b, chunk, (size_t)n) == -1) {
-			*err_r = str_fmt_buf(nm_err, sizeof(nm_err),
-			    "read %s: %s", path, n == -1 ? strerror(errno) :
-			    "file too large");
-			rc = -1;
-			break;
-		}
-	}
+	rc = safefile_read_fd(fd, path, &b, err_r);
 	(void)close(fd);
 	if (rc == 0 && memchr(buf_cstr(&b), '\0', b.len) != NULL)
 		rc = fail(err_r, "NUL byte in file", path);

@@ -27,6 +27,7 @@
 #include "dict.h"
 #include "log.h"
 #include "mail_conf.h"
+#include "safefile.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -78,8 +79,6 @@ read_list(const char *path, uid_t owner, bool any_owner,
 	static char errbuf[256];
 	struct buf b;
 	struct stat sb;
-	char chunk[8192];
-	ssize_t n;
 	int fd, rc = 1;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -102,17 +101,8 @@ read_list(const char *path, uid_t owner, bool any_owner,
 	}
 	*uid_r = sb.st_uid;
 	buf_init(&b, LOCAL_INCLUDE_MAX);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 || buf_append(&b, chunk, (size_t)n) == -1) {
-			*err_r = str_fmt_buf(errbuf, sizeof(errbuf),
-			    "read %s: %s", path, n == -1 ? strerror(errno) :
-			    "file too large");
-			rc = -1;
-			break;
-		}
-	}
+	if (safefile_read_fd(fd, path, &b, err_r) == -1)
+		rc = -1;
 	(void)close(fd);
 	if (rc == 1 && local_alias_parse_file(buf_cstr(&b), b.len, items,
 	    err_r) == -1) {

@@ -106,36 +106,39 @@ fail:
 }
 
 int
-safefile_read_trusted(const char *path, uid_t owner, struct buf *out,
+safefile_read_fd(int fd, const char *path, struct buf *out,
     const char **err_r)
 {
 	char chunk[16384];
 	ssize_t n;
-	int fd;
+
+	buf_reset(out);
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return fail_errno(err_r, "read", path);
+		if (n == 0)
+			return 0;
+		if (buf_append(out, chunk, (size_t)n) == -1)
+			return fail_msg(err_r, path, "file too large");
+	}
+}
+
+int
+safefile_read_trusted(const char *path, uid_t owner, struct buf *out,
+    const char **err_r)
+{
+	int fd, rc;
 
 	buf_reset(out);
 	fd = safefile_open_trusted(path, owner, err_r);
 	if (fd == -1)
 		return -1;
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			(void)fail_errno(err_r, "read", path);
-			break;
-		}
-		if (n == 0) {
-			(void)close(fd);
-			return 0;
-		}
-		if (buf_append(out, chunk, (size_t)n) == -1) {
-			(void)fail_msg(err_r, path, "file too large");
-			break;
-		}
-	}
+	rc = safefile_read_fd(fd, path, out, err_r);
 	(void)close(fd);
-	return -1;
+	return rc;
 }
 
 int

@@ -40,6 +40,14 @@ int safefile_open_trusted(const char *path, uid_t owner, const char **err_r)
     __attribute__((warn_unused_result));
 
 /*
+ * Reads fd to its end into out (reset first; fd stays open); a file
+ * larger than out's maximum is an error ("PATH: file too large"), as is
+ * a read error ("read PATH: ...").
+ */
+int safefile_read_fd(int fd, const char *path, struct buf *out,
+    const char **err_r) __attribute__((warn_unused_result));
+
+/*
  * safefile_open_trusted, then reads the whole file into out (reset
  * first); a file larger than out's maximum is an error.
  */
