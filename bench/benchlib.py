@@ -58,13 +58,6 @@ def need_programs(ternlib, *daemons):
                              os.path.relpath(ternlib.TOP_BUILDDIR, TOP)))
 
 
-def add_daemon(ternlib, name, relpath):
-    """Lets ternlib's instances link a daemon it does not list yet
-    (relpath under the build directory); keeps an entry ternlib has."""
-    ternlib.DAEMONS.setdefault(name, os.path.join(ternlib.TOP_BUILDDIR,
-                                                  relpath))
-
-
 def raise_nofile(want):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft >= want:

@@ -31,9 +31,9 @@ DAEMONS = {
     "smtpd": os.path.join(TOP_BUILDDIR, "src", "smtpd", "smtpd"),
     "authd": os.path.join(TOP_BUILDDIR, "src", "authd", "authd"),
     "anvil": os.path.join(TOP_BUILDDIR, "src", "anvil", "anvil"),
-    # One program under two names: the master.cf service name decides.
+    # One program under two names: the name it is run as decides.
     "smtp": os.path.join(TOP_BUILDDIR, "src", "smtp", "smtp"),
-    "lmtp": os.path.join(TOP_BUILDDIR, "src", "smtp", "smtp"),
+    "lmtp": os.path.join(TOP_BUILDDIR, "src", "smtp", "lmtp"),
 }
 # Commands an instance gets in its own command_directory; the setgid ones
 # are copies (chgrp'd to the instance's setgid_group when root).
