@@ -243,7 +243,7 @@ super_apply(enum super_op op, const char *queue, const char *id)
 	else if (str_eq(queue, s->to))
 		return 1;	/* already there: nothing to do */
 	else
-		rc = qfile_move(queue, s->to, id, &err);
+		rc = qfile_move(queue, s->to, id, true, &err);
 	if (rc == -1) {
 		if (errno == ENOENT)
 			return 0;

@@ -1402,7 +1402,7 @@ qfile_read_content(const struct qfile *qf, struct buf *out, size_t max,
  */
 
 int
-qfile_move(const char *from, const char *to, const char *qid,
+qfile_move(const char *from, const char *to, const char *qid, bool sync,
     const char **err_r)
 {
 	char *src, *dst;
@@ -1423,7 +1423,7 @@ qfile_move(const char *from, const char *to, const char *qid,
 	}
 	free(src);
 	free(dst);
-	if (safefile_fsync_dir(to, &err) == -1) {
+	if (sync && safefile_fsync_dir(to, &err) == -1) {
 		*err_r = err;
 		return -1;
 	}

@@ -230,10 +230,13 @@ int qfile_read_content(const struct qfile *qf, struct buf *out, size_t max,
     const char **err_r) __attribute__((warn_unused_result));
 
 /*
- * Moves FROM/ID to TO/ID (rename within queue_directory), fsyncing the
- * target directory.  -1 with err_r (errno kept; ENOENT: already gone).
+ * Moves FROM/ID to TO/ID (rename within queue_directory); with sync, also
+ * fsyncs the target directory, so that the move itself survives a crash.
+ * Without it a crash may leave the file under its old name, which must
+ * then be a place its owner scans again (qmgr: incoming/, active/,
+ * deferred/).  -1 with err_r (errno kept; ENOENT: already gone).
  */
-int qfile_move(const char *from, const char *to, const char *qid,
+int qfile_move(const char *from, const char *to, const char *qid, bool sync,
     const char **err_r) __attribute__((warn_unused_result));
 /*
  * Moves a damaged DIR/NAME into corrupt/ and logs

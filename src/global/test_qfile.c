@@ -383,16 +383,21 @@ START_TEST(test_move_remove)
 	const char *err;
 
 	make_file(qid, "x\n");
-	ck_assert_int_eq(qfile_move(QFILE_INCOMING, QFILE_ACTIVE, qid, &err),
-	    0);
+	ck_assert_int_eq(qfile_move(QFILE_INCOMING, QFILE_ACTIVE, qid, true,
+	    &err), 0);
 	ck_assert_int_eq(qfile_open(QFILE_INCOMING, qid, 0, &qf, &err), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_int_eq(qfile_open(QFILE_ACTIVE, qid, 0, &qf, &err), 0);
 	ck_assert_str_eq(qf->dir, QFILE_ACTIVE);
 	qfile_free(&qf);
-	ck_assert_int_eq(qfile_move(QFILE_INCOMING, QFILE_ACTIVE, qid, &err),
-	    -1);
+	ck_assert_int_eq(qfile_move(QFILE_INCOMING, QFILE_ACTIVE, qid, false,
+	    &err), -1);
 	ck_assert_int_eq(errno, ENOENT);
+	/* Without sync the move is the same rename. */
+	ck_assert_int_eq(qfile_move(QFILE_ACTIVE, QFILE_DEFERRED, qid, false,
+	    &err), 0);
+	ck_assert_int_eq(qfile_move(QFILE_DEFERRED, QFILE_ACTIVE, qid, false,
+	    &err), 0);
 	ck_assert_int_eq(qfile_remove(QFILE_ACTIVE, qid, &err), 0);
 	ck_assert_int_eq(qfile_remove(QFILE_ACTIVE, qid, &err), 0);
 	ck_assert_int_eq(count_files(QFILE_ACTIVE, false), 0);

@@ -346,7 +346,13 @@ msg_activate(struct qmgr_msg *m)
 		fatal("event_add failed");
 }
 
-/* Takes DIR/NAME into active/ and into memory. */
+/*
+ * Takes DIR/NAME into active/ and into memory.  qmgr's moves are not
+ * fsync'd (nor are Postfix's): the file itself is, and a move lost in a
+ * crash leaves it in incoming/ or deferred/, or back in active/, all of
+ * which qmgr scans again; an fsync here would stall the whole event loop
+ * for a disk flush per message.
+ */
 static void
 msg_take(const char *dir, const char *name)
 {
@@ -358,7 +364,7 @@ msg_take(const char *dir, const char *name)
 	if (msg_find(name) != NULL)
 		return;
 	if (strcmp(dir, QFILE_ACTIVE) != 0 &&
-	    qfile_move(dir, QFILE_ACTIVE, name, &err) == -1) {
+	    qfile_move(dir, QFILE_ACTIVE, name, false, &err) == -1) {
 		if (errno != ENOENT)
 			log_warn("%s: cannot move %s to active: %s", name, dir,
 			    err);
@@ -911,8 +917,8 @@ msg_end(struct qmgr_msg *m)
 	str_fmt_buf(path, sizeof(path), "%s/%s", QFILE_ACTIVE, qf->qid);
 	if (utimes(path, tv) == -1 && errno != ENOENT)
 		log_qid_warn(qf->qid, "utimes: %s", strerror(errno));
-	if (qfile_move(QFILE_ACTIVE, QFILE_DEFERRED, qf->qid, &err) == -1 &&
-	    errno != ENOENT)
+	if (qfile_move(QFILE_ACTIVE, QFILE_DEFERRED, qf->qid, false,
+	    &err) == -1 && errno != ENOENT)
 		log_qid_warn(qf->qid, "cannot move to deferred: %s", err);
 	if (deferred_due == 0 || next < deferred_due) {
 		deferred_due = next;
