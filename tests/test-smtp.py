@@ -54,8 +54,8 @@ def new_port():
 
 # P: smtpd of A on 127.0.0.1 and of B on 127.0.0.2, smtp-sink on
 # 127.0.0.5 (no STARTTLS); SUB: B's submission; the rest on 127.0.0.1.
-(P, SUB, S4, S5, SQ, SW, ST, PMIX, PREUSE, PLMTP, PNSD) = [
-    new_port() for _ in range(11)]
+(P, SUB, S4, S5, SQ, SW, ST, PMIX, PREUSE, PLMTP, PNSD, PRELOAD) = [
+    new_port() for _ in range(12)]
 tag = str(os.getpid())[-6:]
 
 # Mailboxes: the sender's at A (bounces come back there) and the
@@ -153,6 +153,7 @@ TRANSPORT = write_file("transport", "".join(
         ("timeout.test", "smtp:[127.0.0.1]:%d" % ST),
         ("mixed.test", "smtp:[127.0.0.1]:%d" % PMIX),
         ("reuse.test", "smtp:[127.0.0.1]:%d" % PREUSE),
+        ("reload.test", "smtp:[127.0.0.1]:%d" % PRELOAD),
         ("lmtp.test", "lmtp:inet:127.0.0.1:%d" % PLMTP),
         ("lmtpu.test", "lmtp:unix:%s" % LMTP_SOCK),
     ]))
@@ -702,6 +703,39 @@ def reuse():
         srv.stop()
 
 
+# 6b. A reload while a delivery is out --------------------------------------
+
+def reload_mid_delivery():
+    """The old qmgr records the delivery it has out before it exits, and
+    the new one waits for it: the message is sent once, not twice."""
+    srv = ScriptedSmtpServer(("127.0.0.1", PRELOAD), delays={".": 3})
+    try:
+        q = inject("reload mid delivery", ["r@reload.test"])
+        # The server has the message and holds its reply back 3 s.
+        t.ok("reload: the delivery is under way",
+             wait_for(lambda: srv.received_for("reload mid delivery"), 10),
+             srv.commands)
+        rc, out, err = A.tern("reload")
+        t.eq("reload: tern reload", rc, 0)
+        check_line("reload: the delivery is recorded", q, "r@reload.test",
+                   "sent")
+        t.ok("reload: the old qmgr waits for its delivery",
+             A.wait_log("stopping once 1 delivery in progress is recorded"),
+             A.logtext()[-1500:])
+        t.ok("reload: the new qmgr waits for the old one",
+             A.wait_log("waiting for the previous queue manager"),
+             A.logtext()[-1500:])
+        time.sleep(4)  # time enough for a second copy, if one were sent
+        t.eq("reload: the message arrives once",
+             len(srv.received_for("Subject: reload mid delivery")), 1)
+        t.eq("reload: one status line", len(any_status(q, "r@reload.test")),
+             1)
+        t.ok("reload: the queue file is gone", wait_for(lambda: not any(
+            e.get("queue_id") == q for e in queue_json()), 10))
+    finally:
+        srv.stop()
+
+
 # 7. relayhost with SASL -----------------------------------------------------
 
 def sasl():
@@ -781,6 +815,7 @@ try:
     section("dane", dane)
     section("lmtp", lmtp)
     section("reuse", reuse)
+    section("reload", reload_mid_delivery)
     section("sasl", sasl)
     for name, inst in (("A", A), ("B", B)):
         panics = [ln for ln in inst.logtext().splitlines()

@@ -55,6 +55,7 @@ static long long srv_max_use;
 static long long srv_max_idle;
 static long long srv_busy_at = 1;	/* sessions that make us busy */
 static long long srv_sessions;		/* in progress */
+static long long srv_holds;		/* server_hold without release */
 static long long srv_served;		/* accepted so far */
 static bool srv_accepting;		/* listeners open and enabled */
 static bool srv_stopped;		/* accepting has ended for good */
@@ -89,7 +90,7 @@ raise_fd_limit(void)
 static void
 maybe_finish(void)
 {
-	if (!srv_accepting && srv_sessions == 0)
+	if (!srv_accepting && srv_sessions == 0 && srv_holds == 0)
 		event_base_loopbreak(srv_base);
 }
 
@@ -345,6 +346,21 @@ server_session_done(void)
 		return;
 	if (srv_accepting)
 		idle_arm();
+	maybe_finish();
+}
+
+void
+server_hold(void)
+{
+	srv_holds++;
+}
+
+void
+server_release(void)
+{
+	if (srv_holds <= 0)
+		panic("server_release without server_hold");
+	srv_holds--;
 	maybe_finish();
 }
 

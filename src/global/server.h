@@ -119,6 +119,13 @@ int server_main(const struct server_spec *spec, int argc, char **argv);
 
 /* Ends one session started by on_connect; see server_spec. */
 void server_session_done(void);
+/*
+ * Work that is not a session but must end before the process does, once
+ * asked to stop (qmgr's deliveries out): each server_hold keeps the
+ * process alive until its server_release.
+ */
+void server_hold(void);
+void server_release(void);
 
 /* The loop the daemon's events belong to (valid from pre_jail on). */
 struct event_base *server_event_base(void);

@@ -95,6 +95,35 @@ static const struct server_spec t_resident = {
 	.on_stop	= t_stop,
 };
 
+/* On stop, work that is not a session holds the process for 400 ms. */
+static void
+t_release(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_free(arg);
+	log_info("released");
+	server_release();
+}
+
+static void
+t_stop_hold(void)
+{
+	struct event *ev = evtimer_new(server_event_base(), t_release,
+	    event_self_cbarg());
+	struct timeval tv = { 0, 400000 };
+
+	if (ev == NULL || evtimer_add(ev, &tv) == -1)
+		fatal("event");
+	server_hold();
+}
+
+static const struct server_spec t_hold = {
+	.name		= "test_server",
+	.on_connect	= t_connect,
+	.on_stop	= t_stop_hold,
+};
+
 /* The spec the next spawn runs. */
 static const struct server_spec *spawn_spec = &t_spec;
 
@@ -476,6 +505,28 @@ START_TEST(test_resident)
 }
 END_TEST
 
+START_TEST(test_hold)
+{
+	struct svc s;
+	int st;
+
+	spawn_spec = &t_hold;
+	svc_start(&s, false, NULL);
+	close(svc_session(&s, "more"));
+	ck_assert_int_eq(read_status(s.master), 1);
+	ck_assert_int_eq(read_status(s.master), 0);
+	/* No session, but held: alive until the release. */
+	close(s.master);
+	poll(NULL, 0, 150);
+	ck_assert_int_eq(waitpid(s.pid, &st, WNOHANG), 0);
+	ck_assert(!log_has("released"));
+	assert_exit(s.pid, 0);
+	ck_assert(log_has("released"));
+	close(s.listener);
+	spawn_spec = &t_spec;
+}
+END_TEST
+
 START_TEST(test_sigterm)
 {
 	struct svc s;
@@ -608,6 +659,7 @@ suite(void)
 	tcase_add_test(tc, test_stop_then_session_ends);
 	tcase_add_test(tc, test_max_use);
 	tcase_add_test(tc, test_resident);
+	tcase_add_test(tc, test_hold);
 	tcase_add_test(tc, test_sigterm);
 	tcase_add_test(tc, test_max_idle);
 	suite_add_tcase(s, tc);

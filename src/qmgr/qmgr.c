@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -87,8 +88,18 @@ static struct qmgr_msg *msgs[MSG_BUCKETS];
 static size_t nmsgs, nrcpts_mem;
 static bool scan_incoming_more, scan_deferred_more;
 static bool want_incoming, want_deferred;
-static struct event *scan_ev, *incoming_ev, *deferred_ev, *run_ev;
+static struct event *scan_ev, *incoming_ev, *deferred_ev, *run_ev, *lock_ev;
 static int64_t deferred_due;	/* next planned deferred scan, seconds */
+/*
+ * One qmgr at a time owns the queue: it holds an flock on active/.  A
+ * qmgr asked to stop (reload, stop) takes nothing more, but lives on
+ * until its deliveries are back and recorded; its successor waits for
+ * the lock before it takes up what is in active/, which would otherwise
+ * be delivered a second time.
+ */
+static int active_fd = -1;
+static bool owner, stopping, holding;
+static size_t ndeliveries;	/* requests out to the agents */
 
 static void msg_end(struct qmgr_msg *m);
 
@@ -465,6 +476,8 @@ scan_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	if (!owner || stopping)
+		return;		/* kept for when the lock is ours */
 	want_incoming = want_deferred = false;
 	scan_incoming_more = !scan_dir(QFILE_INCOMING, false);
 	if (deferred) {
@@ -681,6 +694,7 @@ delivery_start(struct qmgr_job *job)
 		strv_push(&dv->req.orcpt, rc->orcpt);
 		strv_push(&dv->req.notify, rc->notify);
 	}
+	ndeliveries++;
 	qmgr_agent_deliver(&dv->req, delivery_done, dv);
 	close(dv->req.fd);
 	dv->req.fd = -1;
@@ -694,6 +708,8 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	if (stopping)
+		return;
 	while ((job = qmgr_sched_next(sched)) != NULL)
 		delivery_start(job);
 }
@@ -721,9 +737,9 @@ fast_path(const struct qmgr_msg *m, const struct qmgr_job *job,
 }
 
 static void
-delivery_done(void *ctx, const struct deliver_reply *reply, const char *why)
+delivery_record(struct qmgr_delivery *dv, const struct deliver_reply *reply,
+    const char *why)
 {
-	struct qmgr_delivery *dv = ctx;
 	struct qmgr_job *job = dv->job;
 	struct qmgr_msg *m = job->msg;
 	const char *err;
@@ -776,6 +792,18 @@ delivery_done(void *ctx, const struct deliver_reply *reply, const char *why)
 	}
 	if (event_add(run_ev, &(struct timeval){ 0, 0 }) == -1)
 		fatal("event_add failed");
+}
+
+static void
+delivery_done(void *ctx, const struct deliver_reply *reply, const char *why)
+{
+	ndeliveries--;
+	delivery_record(ctx, reply, why);
+	if (holding && ndeliveries == 0) {
+		log_info("deliveries recorded; stopping");
+		holding = false;
+		server_release();
+	}
 }
 
 /* Message end: expiry, notifications, then removal or deferral. */
@@ -929,6 +957,39 @@ msg_end(struct qmgr_msg *m)
 
 /* Start and stop. */
 
+/*
+ * Takes the lock on active/ (see owner above), then takes up what a
+ * previous qmgr left there and scans; until then tries again each second.
+ */
+static void
+lock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static bool told;
+	struct timeval tv = { 1, 0 };
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (flock(active_fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK) {
+			log_warn("lock %s: %s; going on without it",
+			    QFILE_ACTIVE, strerror(errno));
+		} else {
+			if (!told)
+				log_info("waiting for the previous queue "
+				    "manager to record its deliveries");
+			told = true;
+			if (event_add(lock_ev, &tv) == -1)
+				fatal("event_add failed");
+			return;
+		}
+	}
+	owner = true;
+	/* Leftovers of a previous qmgr (killed, or stopped mid-delivery). */
+	(void)scan_dir(QFILE_ACTIVE, false);
+	qmgr_scan_request(true);
+}
+
 static void
 maps_open(void)
 {
@@ -974,22 +1035,35 @@ qmgr_init(void)
 	incoming_ev = event_new(base, -1, EV_PERSIST, incoming_timer_cb,
 	    NULL);
 	deferred_ev = event_new(base, -1, 0, deferred_timer_cb, NULL);
+	lock_ev = event_new(base, -1, 0, lock_cb, NULL);
 	if (scan_ev == NULL || run_ev == NULL || incoming_ev == NULL ||
-	    deferred_ev == NULL || event_add(incoming_ev, &tv) == -1)
+	    deferred_ev == NULL || lock_ev == NULL ||
+	    event_add(incoming_ev, &tv) == -1)
 		fatal("cannot set up qmgr's events");
-	/* Leftovers of a previous qmgr (killed, or stopped mid-delivery). */
-	(void)scan_dir(QFILE_ACTIVE, false);
-	qmgr_scan_request(true);
+	if ((active_fd = open(QFILE_ACTIVE, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		fatal("open %s: %s", QFILE_ACTIVE, strerror(errno));
+	lock_cb(-1, 0, NULL);
 }
 
 void
 qmgr_stop(void)
 {
+	stopping = true;
 	qmgr_agent_close_idle();
 	if (incoming_ev != NULL)
 		event_del(incoming_ev);
 	if (deferred_ev != NULL)
 		event_del(deferred_ev);
+	if (lock_ev != NULL)
+		event_del(lock_ev);
+	if (ndeliveries > 0) {
+		log_info("stopping once %zu deliver%s in progress %s recorded",
+		    ndeliveries, ndeliveries == 1 ? "y" : "ies",
+		    ndeliveries == 1 ? "is" : "are");
+		holding = true;
+		server_hold();
+	}
 }
 
 size_t
