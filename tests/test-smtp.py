@@ -706,32 +706,47 @@ def reuse():
 # 6b. A reload while a delivery is out --------------------------------------
 
 def reload_mid_delivery():
-    """The old qmgr records the delivery it has out before it exits, and
-    the new one waits for it: the message is sent once, not twice."""
-    srv = ScriptedSmtpServer(("127.0.0.1", PRELOAD), delays={".": 3})
+    """At a reload the old qmgr records the deliveries it has out before
+    it exits, and hands what it has not started back to incoming/; the
+    new one delivers meanwhile, but takes up what is left in active/ only
+    after the old one is gone: every message is sent once, not twice."""
+    srv = ScriptedSmtpServer(("127.0.0.1", PRELOAD), delays={".": 5})
+    subjects = ["reload mid delivery %d" % i for i in range(3)]
     try:
-        q = inject("reload mid delivery", ["r@reload.test"])
-        # The server has the message and holds its reply back 3 s.
-        t.ok("reload: the delivery is under way",
-             wait_for(lambda: srv.received_for("reload mid delivery"), 10),
+        # smtp_destination_concurrency_limit is 2: two deliveries go out,
+        # the server holds its replies to the dot, the third waits.
+        qids = [inject(subj, ["r%d@reload.test" % i])
+                for i, subj in enumerate(subjects)]
+        t.ok("reload: two deliveries under way",
+             wait_for(lambda: len(srv.received_for("Subject: reload mid "
+                                                   "delivery")) >= 2, 10),
              srv.commands)
         rc, out, err = A.tern("reload")
         t.eq("reload: tern reload", rc, 0)
-        check_line("reload: the delivery is recorded", q, "r@reload.test",
+        ql = inject("reload local", [SENDER])
+        for i, q in enumerate(qids):
+            check_line("reload: message %d recorded" % i, q,
+                       "r%d@reload.test" % i, "sent")
+        check_line("reload: a message queued after the reload", ql, SENDER,
                    "sent")
-        t.ok("reload: the old qmgr waits for its delivery",
-             A.wait_log("stopping once 1 delivery in progress is recorded"),
-             A.logtext()[-1500:])
-        t.ok("reload: the new qmgr waits for the old one",
+        t.ok("reload: the old qmgr waits for its deliveries",
+             A.wait_log("stopping once 2 deliveries in progress are "
+                        "recorded"), A.logtext()[-1500:])
+        t.ok("reload: the new qmgr waits for the old one's active/",
              A.wait_log("waiting for the previous queue manager"),
              A.logtext()[-1500:])
-        time.sleep(4)  # time enough for a second copy, if one were sent
-        t.eq("reload: the message arrives once",
-             len(srv.received_for("Subject: reload mid delivery")), 1)
-        t.eq("reload: one status line", len(any_status(q, "r@reload.test")),
-             1)
-        t.ok("reload: the queue file is gone", wait_for(lambda: not any(
-            e.get("queue_id") == q for e in queue_json()), 10))
+        log = A.logtext()
+        t.ok("reload: the new qmgr delivers before the old one is done",
+             0 <= log.find("%s: to=<%s>" % (ql, SENDER))
+             < log.find("deliveries recorded; stopping"), log[-2000:])
+        time.sleep(6)  # time enough for a second copy, if one were sent
+        for i, subj in enumerate(subjects):
+            t.eq("reload: message %d arrives once" % i,
+                 len(srv.received_for("Subject: %s\r\n" % subj)), 1)
+            t.eq("reload: message %d has one status line" % i,
+                 len(any_status(qids[i], "r%d@reload.test" % i)), 1)
+        t.ok("reload: the queue is empty", wait_for(lambda: not any(
+            e.get("queue_id") in qids for e in queue_json()), 10))
     finally:
         srv.stop()
 

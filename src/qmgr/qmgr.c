@@ -63,6 +63,7 @@ struct qmgr_msg {
 	struct qfile	*qf;
 	int64_t		 active_us;
 	size_t		 outstanding;	/* recipients pending or in flight */
+	size_t		 inflight;	/* deliveries out to the agents */
 	size_t		 nrcpt_mem;	/* counted against the limit */
 	struct rcpt_info *ri;
 	bool		 gone;		/* moved or deleted by someone else */
@@ -91,14 +92,16 @@ static bool want_incoming, want_deferred;
 static struct event *scan_ev, *incoming_ev, *deferred_ev, *run_ev, *lock_ev;
 static int64_t deferred_due;	/* next planned deferred scan, seconds */
 /*
- * One qmgr at a time owns the queue: it holds an flock on active/.  A
- * qmgr asked to stop (reload, stop) takes nothing more, but lives on
- * until its deliveries are back and recorded; its successor waits for
- * the lock before it takes up what is in active/, which would otherwise
- * be delivered a second time.
+ * One qmgr at a time owns active/: it holds an flock on it.  A qmgr asked
+ * to stop (reload, stop) takes nothing more and starts no delivery; it
+ * hands the messages with no delivery out back to incoming/ and lives on
+ * until its deliveries are back and recorded.  Its successor works on
+ * incoming/ and deferred/ meanwhile, but waits for the lock before it
+ * takes up what is left in active/, which would otherwise be delivered a
+ * second time.
  */
 static int active_fd = -1;
-static bool owner, stopping, holding;
+static bool stopping, holding;
 static size_t ndeliveries;	/* requests out to the agents */
 
 static void msg_end(struct qmgr_msg *m);
@@ -476,8 +479,8 @@ scan_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (!owner || stopping)
-		return;		/* kept for when the lock is ours */
+	if (stopping)
+		return;
 	want_incoming = want_deferred = false;
 	scan_incoming_more = !scan_dir(QFILE_INCOMING, false);
 	if (deferred) {
@@ -695,6 +698,7 @@ delivery_start(struct qmgr_job *job)
 		strv_push(&dv->req.notify, rc->notify);
 	}
 	ndeliveries++;
+	m->inflight++;
 	qmgr_agent_deliver(&dv->req, delivery_done, dv);
 	close(dv->req.fd);
 	dv->req.fd = -1;
@@ -797,8 +801,12 @@ delivery_record(struct qmgr_delivery *dv, const struct deliver_reply *reply,
 static void
 delivery_done(void *ctx, const struct deliver_reply *reply, const char *why)
 {
+	struct qmgr_delivery *dv = ctx;
+	struct qmgr_msg *m = dv->job->msg;
+
 	ndeliveries--;
-	delivery_record(ctx, reply, why);
+	m->inflight--;
+	delivery_record(dv, reply, why);	/* may free m */
 	if (holding && ndeliveries == 0) {
 		log_info("deliveries recorded; stopping");
 		holding = false;
@@ -958,8 +966,8 @@ msg_end(struct qmgr_msg *m)
 /* Start and stop. */
 
 /*
- * Takes the lock on active/ (see owner above), then takes up what a
- * previous qmgr left there and scans; until then tries again each second.
+ * Takes the lock on active/ (see active_fd above), then takes up what a
+ * previous qmgr left there; until then tries again each second.
  */
 static void
 lock_cb(evutil_socket_t fd, short what, void *arg)
@@ -984,10 +992,36 @@ lock_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	}
-	owner = true;
 	/* Leftovers of a previous qmgr (killed, or stopped mid-delivery). */
-	(void)scan_dir(QFILE_ACTIVE, false);
-	qmgr_scan_request(true);
+	if (!stopping)
+		(void)scan_dir(QFILE_ACTIVE, false);
+}
+
+/*
+ * On stop, the messages with no delivery out go back to incoming/, for
+ * the successor to take at once; what they owe is in their files.  The
+ * others stay, their pending recipients undispatched, until this process
+ * is gone.
+ */
+static void
+hand_back(void)
+{
+	struct qmgr_msg *m, *next;
+	const char *err;
+	size_t b;
+
+	for (b = 0; b < MSG_BUCKETS; b++)
+		for (m = msgs[b]; m != NULL; m = next) {
+			next = m->hnext;
+			if (m->inflight > 0 || m->gone)
+				continue;
+			m->outstanding -= qmgr_sched_drop(sched, m);
+			if (qfile_move(QFILE_ACTIVE, QFILE_INCOMING, m->qf->qid,
+			    false, &err) == -1 && errno != ENOENT)
+				log_qid_warn(m->qf->qid, "cannot move back to "
+				    "incoming: %s", err);
+			msg_free(m);
+		}
 }
 
 static void
@@ -1044,6 +1078,7 @@ qmgr_init(void)
 	    O_CLOEXEC)) == -1)
 		fatal("open %s: %s", QFILE_ACTIVE, strerror(errno));
 	lock_cb(-1, 0, NULL);
+	qmgr_scan_request(true);
 }
 
 void
@@ -1057,6 +1092,7 @@ qmgr_stop(void)
 		event_del(deferred_ev);
 	if (lock_ev != NULL)
 		event_del(lock_ev);
+	hand_back();
 	if (ndeliveries > 0) {
 		log_info("stopping once %zu deliver%s in progress %s recorded",
 		    ndeliveries, ndeliveries == 1 ? "y" : "ies",
