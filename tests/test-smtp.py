@@ -723,6 +723,9 @@ def reload_mid_delivery():
              srv.commands)
         rc, out, err = A.tern("reload")
         t.eq("reload: tern reload", rc, 0)
+        # As in sasl(): smtpd answers sessions between transactions with
+        # 421 while the old processes stop; let the new ones take over.
+        time.sleep(1)
         ql = inject("reload local", [SENDER])
         for i, q in enumerate(qids):
             check_line("reload: message %d recorded" % i, q,
