@@ -4,6 +4,8 @@
 # throwaway system user when run as root, process inspection through
 # /proc, a raw SMTP client, a test CA and server certificates made with
 # openssl, and the "N passed, M failed" tally that lib.sh also prints.
+import email
+import email.policy
 import os
 import pwd
 import grp
@@ -83,6 +85,30 @@ def free_port(host="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def maildir_files(maildir):
+    """The raw messages of a Maildir (new/ and cur/), in name order."""
+    out = []
+    for sub in ("new", "cur"):
+        d = os.path.join(maildir, sub)
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for n in names:
+            try:
+                with open(os.path.join(d, n), "rb") as f:
+                    out.append(f.read())
+            except OSError:
+                pass
+    return out
+
+
+def headers(raw):
+    """The header section of a raw message, parsed."""
+    head = raw.split(b"\n\n", 1)[0] + b"\n\n"
+    return email.message_from_bytes(head, policy=email.policy.compat32)
 
 
 def wait_for(pred, timeout=10.0, step=0.05):

@@ -31,7 +31,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ternlib import (IS_ROOT, PIPELINE_MASTER_CF, Instance, ScriptedSmtpServer,
                      ServfailDns, SignedZone, SmtpSink, Tally, free_port,
-                     make_ca, make_cert, proc_uids, spki_sha256, wait_for)
+                     headers, maildir_files, make_ca, make_cert, proc_uids,
+                     spki_sha256, wait_for)
 
 t = Tally()
 A = Instance(t, "tern-smtp-a", tag="a")
@@ -231,28 +232,6 @@ B.write_main(
 # How long to wait for an outcome that does not come (TERN_TEST_WAIT
 # seconds, for a slow machine).
 WAIT = float(os.environ.get("TERN_TEST_WAIT", "30"))
-
-
-def maildir_files(maildir):
-    out = []
-    for sub in ("new", "cur"):
-        d = os.path.join(maildir, sub)
-        try:
-            names = sorted(os.listdir(d))
-        except OSError:
-            continue
-        for n in names:
-            try:
-                with open(os.path.join(d, n), "rb") as f:
-                    out.append(f.read())
-            except OSError:
-                pass
-    return out
-
-
-def headers(raw):
-    head = raw.split(b"\n\n", 1)[0] + b"\n\n"
-    return email.message_from_bytes(head, policy=email.policy.compat32)
 
 
 def find_msg(maildir, subject, timeout=None):

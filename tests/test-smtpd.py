@@ -15,8 +15,6 @@
 # as root, smtpd, authd and anvil running as mail_owner with a TLS key
 # only root can read.
 import base64
-import email
-import email.policy
 import json
 import os
 import pwd
@@ -35,7 +33,8 @@ import traceback
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ternlib import (IS_ROOT, PIPELINE_MASTER_CF, Instance, SmtpRaw, Tally,
-                     free_port, make_ca, make_cert, proc_uids, wait_for)
+                     free_port, headers, maildir_files, make_ca, make_cert,
+                     proc_uids, wait_for)
 
 t = Tally()
 inst = Instance(t, "tern-smtpd")
@@ -152,33 +151,11 @@ TLS_WRONG = ssl.create_default_context(cafile=OTHER_CAFILE)
 
 # Helpers -------------------------------------------------------------------
 
-def maildir_files():
-    out = []
-    for sub in ("new", "cur"):
-        d = os.path.join(MAILDIR, sub)
-        try:
-            names = sorted(os.listdir(d))
-        except OSError:
-            continue
-        for n in names:
-            try:
-                with open(os.path.join(d, n), "rb") as f:
-                    out.append(f.read())
-            except OSError:
-                pass
-    return out
-
-
-def headers(raw):
-    head = raw.split(b"\n\n", 1)[0] + b"\n\n"
-    return email.message_from_bytes(head, policy=email.policy.compat32)
-
-
 def find_msg(subject, timeout=15):
     """The delivered message (raw bytes) whose Subject is subject, waiting
     for it; None when it does not arrive."""
     def look():
-        for raw in maildir_files():
+        for raw in maildir_files(MAILDIR):
             if headers(raw).get("Subject") == subject:
                 return raw
         return None
@@ -186,7 +163,7 @@ def find_msg(subject, timeout=15):
 
 
 def count_msgs(subject):
-    return sum(1 for raw in maildir_files()
+    return sum(1 for raw in maildir_files(MAILDIR)
                if headers(raw).get("Subject") == subject)
 
 
